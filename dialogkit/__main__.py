@@ -1,0 +1,3 @@
+from dialogkit.cli import main
+
+main()

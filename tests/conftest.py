@@ -1,0 +1,31 @@
+"""Shared fixtures. ``../shared`` is optional: tests that need it skip cleanly without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DIALOGKIT_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture()
+def run_cli():
+    """Run ``dialogkit ARGS`` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    from dialogkit.cli import cli
+
+    def _run(*args: str, input: str | None = None):
+        runner = CliRunner()
+        return runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return _run

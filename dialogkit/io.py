@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,8 @@ def iter_jsonl(path: str | Path) -> Iterator[Raw]:
             if not line.strip():
                 continue
             try:
-                yield Raw(name, lineno, orjson.loads(line))
+                # Without its newline a line cut mid-string reads as truncated, not as a bad character.
+                yield Raw(name, lineno, orjson.loads(line.rstrip(b"\r\n")))
             except orjson.JSONDecodeError as e:
                 issue = _decode_issue(line, e).located(file=name, line=lineno)
                 yield Raw(name, lineno, None, issue, line.decode("utf-8", "replace").rstrip("\n"))
@@ -89,12 +91,19 @@ def iter_json_file(path: str | Path) -> Iterator[Raw]:
     p = Path(path)
     name = str(path)
     blob = p.read_bytes()
+    if p.suffix.lower() == ".gz":  # a .json.gz array
+        blob = gzip.decompress(blob)
+    bad_utf8 = False
     try:
         text = blob.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = blob.count(b"\n", 0, e.start) + 1
-        yield Raw(name, line, None, Issue("UTF8_INVALID", f"invalid UTF-8 at byte {e.start}", name, line))
-        return
+        if not blob.lstrip().startswith(b"["):
+            line = blob.count(b"\n", 0, e.start) + 1
+            yield Raw(name, line, None, Issue("UTF8_INVALID", f"invalid UTF-8 at byte {e.start}", name, line))
+            return
+        # An array: lose only the elements that hold bad bytes, not the whole file.
+        text = blob.decode("utf-8", "surrogateescape")
+        bad_utf8 = True
     stripped = text.lstrip()
     if not stripped.startswith("["):
         try:
@@ -122,8 +131,15 @@ def iter_json_file(path: str | Path) -> Iterator[Raw]:
             # No way to find the next element reliably; report and stop this file.
             yield Raw(name, e.lineno, None, Issue("JSON_INVALID", f"not valid JSON: {e.msg}", name, e.lineno))
             return
-        yield Raw(name, line, obj)
+        if bad_utf8 and _ESCAPED_BYTE.search(text, pos, end):
+            issue = Issue("UTF8_INVALID", "invalid UTF-8 in this record", name, line)
+            yield Raw(name, line, None, issue, text[pos:end].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        else:
+            yield Raw(name, line, obj)
         pos = end
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def _strip_nulls(obj: Any) -> Any:
@@ -167,7 +183,7 @@ def iter_records(path: str | Path) -> Iterator[Raw]:
     suffixes = [s.lower() for s in p.suffixes]
     if suffixes and suffixes[-1] == ".parquet":
         return iter_parquet(p)
-    if suffixes and suffixes[-1] == ".json":
+    if suffixes and (suffixes[-1] == ".json" or suffixes[-2:] == [".json", ".gz"]):
         return iter_json_file(p)
     return iter_jsonl(p)
 

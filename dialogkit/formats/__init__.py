@@ -31,6 +31,16 @@ class WriteReport:
 
 
 class Converter(Protocol):
+    """What a format module exports as ``CONVERTER``.
+
+    Optional attributes, read with ``getattr`` by :func:`dialogkit.convert.convert_file`:
+    ``read_options`` / ``write_options`` (names of the keyword options the format takes; any
+    other option is a usage error), ``description`` (one line for ``--help``) and
+    ``check(dialog) -> list[Issue]``: why a valid dialog cannot be written in this format at
+    all (e.g. ShareGPT's strict alternation), so ``convert`` rejects it with a reason instead
+    of writing a record the consumer would silently drop.
+    """
+
     name: str
     can_read: bool
     can_write: bool
@@ -42,6 +52,12 @@ class Converter(Protocol):
 
 FORMATS: Registry[Converter] = Registry("format", "dialogkit.formats")
 FORMATS.register("dialogkit", "dialogkit.formats.native:CONVERTER")
+FORMATS.register("openai", "dialogkit.formats.openai:CONVERTER")
+FORMATS.register("sharegpt", "dialogkit.formats.sharegpt:CONVERTER")
+FORMATS.register("alpaca", "dialogkit.formats.alpaca:CONVERTER")
+FORMATS.register("hf", "dialogkit.formats.hf:CONVERTER")
+FORMATS.register("sgd", "dialogkit.formats.sgd:CONVERTER")
+FORMATS.register("multiwoz", "dialogkit.formats.multiwoz:CONVERTER")
 
 
 def read_raw(path: str | Path, fmt: str = "dialogkit", **options: Any) -> Iterator[Raw]:

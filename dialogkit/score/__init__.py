@@ -1,0 +1,1 @@
+"""Scorers: turn/dialog metrics, reference-exact MultiWOZ (mwzeval) and SGD evaluators, BFCL."""

@@ -1,0 +1,258 @@
+"""On-policy mining with a fake in-process backend, a fake judge, and the OpenAI backend on a local server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from dialogkit.mine import MineConfig, mine_file
+from dialogkit.mine.onpolicy import OnPolicyConfig
+from dialogkit.schema import AssistantMessage, ToolCall
+from dialogkit.score.base import Item
+
+ASSETS = Path(__file__).parent / "assets" / "mine"
+DIALOGS = ASSETS / "dialogs.jsonl"
+GOOD_CALL = ToolCall(
+    id="x", name="get_weather", arguments={"city": "Paris", "date": "2025-05-12", "unit": "celsius"}
+)
+WRONG_CALL = ToolCall(
+    id="x", name="get_weather", arguments={"city": "Paris", "date": "2025-05-13", "unit": "celsius"}
+)
+
+
+def msg(content: str = "", calls: list[ToolCall] | None = None) -> AssistantMessage:
+    return AssistantMessage(role="assistant", content=content, tool_calls=calls or [])
+
+
+class FakeBackend:
+    """Canned samples keyed by the last user message of the request."""
+
+    name = "fake"
+
+    def __init__(self, table):
+        self.table = table
+        self.calls = []
+
+    def generate(self, requests, config):
+        self.calls.append((len(requests), config.n, config.seed))
+        out = []
+        for r in requests:
+            last = next((m.content for m in reversed(r.messages) if m.role == "user"), "")
+            cands = self.table(last, r)
+            out.append(cands[: config.n])
+        return out
+
+
+def weather_table(last, request):
+    if request.messages[-1].role == "tool":
+        return [
+            msg("It will be sunny, 21 degrees."),
+            msg("It will be sunny, 25 degrees."),
+            msg("It will be sunny, 21 degrees."),
+            msg("It will be sunny, 21 degrees."),
+        ]
+    if "Paris" in last:
+        return [
+            msg(calls=[WRONG_CALL]),
+            msg(calls=[GOOD_CALL]),
+            msg("It is sunny in Paris."),
+            msg(calls=[GOOD_CALL]),
+        ]
+    return [msg("Goodbye!"), msg("Goodbye!"), msg("Goodbye!"), msg("Goodbye!")]
+
+
+def run(tmp_path, backend, judge=None, **opts):
+    out = tmp_path / "op.jsonl"
+    stats = tmp_path / "op.stats.json"
+    cfg = MineConfig(strategies=[], onpolicy=OnPolicyConfig(k=4, **opts))
+    report = mine_file(DIALOGS, out, cfg, stats_path=stats, backend=backend, judge=judge)
+    pairs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    return report, pairs, json.loads(stats.read_text())
+
+
+def test_best_sample_against_the_hardest_clearly_worse_one(tmp_path):
+    backend = FakeBackend(weather_table)
+    _, pairs, stats = run(tmp_path, backend, labels=["call_tool", "inform", "bye"])
+    call_pair = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert call_pair["chosen"][0]["tool_calls"][0]["arguments"]["date"] == "2025-05-12"
+    # Hardest: the wrong date (fails the tool checks only), not the text reply (also fails behaviour).
+    assert call_pair["rejected"][0]["tool_calls"][0]["arguments"]["date"] == "2025-05-13"
+    meta = call_pair["metadata"]
+    assert meta["method"] == "on_policy" and meta["chosen_source"] == "policy" and meta["samples"] == 3
+    assert "tools.tool_call_accuracy" in {v["metric"] for v in meta["verified_by"]}
+    fact = next(p for p in pairs if p["id"] == "en-weather-1:4:on_policy")
+    assert "25" in fact["rejected"][0]["content"] and "21" in fact["chosen"][0]["content"]
+    assert "groundedness.grounded_rate" in {v["metric"] for v in fact["metadata"]["verified_by"]}
+    # All goodbyes are the same sample: nothing to compare, dropped.
+    assert not any(p["id"].endswith(":6:on_policy") for p in pairs)
+    assert stats["drops"]["on_policy"]["TOO_FEW_CANDIDATES"] >= 1
+    assert backend.calls[0][1] == 4
+
+
+def test_pick_worst_and_prompt_is_the_exact_history(tmp_path):
+    _, pairs, _ = run(tmp_path, FakeBackend(weather_table), labels=["call_tool"], pick_rejected="worst")
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["rejected"][0]["content"] == "It is sunny in Paris."
+    src = json.loads(DIALOGS.read_text(encoding="utf-8").splitlines()[0])
+    assert p["prompt"] == src["messages"][:2]
+
+
+def test_gold_fallback_when_every_sample_fails(tmp_path):
+    def table(last, request):
+        if request.messages[-1].role == "user" and "Paris" in last:
+            return [msg(calls=[WRONG_CALL]), msg("I think it is sunny.")]
+        return [msg("x")]
+
+    _, pairs, _ = run(tmp_path, FakeBackend(table), labels=["call_tool"])
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["metadata"]["chosen_source"] == "reference"
+    assert p["chosen"][0]["tool_calls"][0]["id"] == "c1"  # the gold turn
+    _, pairs, stats = run(tmp_path, FakeBackend(table), labels=["call_tool"], gold_fallback=False)
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["metadata"]["chosen_source"] == "policy"  # less bad beats worse, still a preference
+
+
+class FakeJudge:
+    """Prefers shorter replies: 5 for the shortest text, 1 otherwise."""
+
+    def score(self, pred, ref):
+        text = pred.messages[-1].content
+        return [Item(ref.id, None, {"user_satisfaction": [5.0 if len(text) < 20 else 1.0, 1.0]})]
+
+
+def test_judge_breaks_ties_between_equally_clean_samples(tmp_path):
+    def table(last, request):
+        if "Bye" in last:
+            return [msg("Goodbye, see you!"), msg("Goodbye, have a truly wonderful day!")]
+        return [msg("x")]
+
+    _, pairs, stats = run(tmp_path, FakeBackend(table), labels=["bye"])
+    assert pairs == [] and stats["drops"]["on_policy"]["TIE"] == 2  # both clean: a tie without a judge
+    _, pairs, _ = run(tmp_path, FakeBackend(table), judge=FakeJudge(), labels=["bye"])
+    p = next(p for p in pairs if p["id"] == "en-weather-1:6:on_policy")
+    assert p["chosen"][0]["content"] == "Goodbye, see you!"
+    assert p["metadata"]["verified_by"][0]["metric"] == "judge.user_satisfaction"
+    assert p["metadata"]["scores"]["chosen"]["judge"] == 5.0
+
+
+def test_length_match_drops_on_policy_pairs(tmp_path):
+    def table(last, request):
+        if request.messages[-1].role == "tool" and "Paris" in json.dumps(request.messages[-1].content):
+            return [
+                msg("Sunny, 21."),
+                msg("Sunny with a high of 25 degrees, and " + "very " * 30 + "pleasant."),
+            ]
+        return [msg("x")]
+
+    cfg = MineConfig(strategies=[], length_match=1.5, onpolicy=OnPolicyConfig(k=2, labels=["inform"]))
+    out = tmp_path / "lm.jsonl"
+    report = mine_file(DIALOGS, out, cfg, backend=FakeBackend(table))
+    assert report.stats.drops[("on_policy", "LENGTH_MISMATCH")] >= 1
+    assert not any(json.loads(x)["id"] == "en-weather-1:4:on_policy" for x in out.read_text().splitlines())
+
+
+def test_a_failing_policy_is_counted_not_fatal(tmp_path):
+    class Broken:
+        name = "broken"
+
+        def generate(self, requests, config):
+            raise ConnectionError("endpoint down")
+
+    cfg = MineConfig(strategies=["verbose"], onpolicy=OnPolicyConfig(k=2))
+    report = mine_file(DIALOGS, tmp_path / "b.jsonl", cfg, backend=Broken())
+    assert report.stats.drops[("on_policy", "POLICY_ERROR")] == 17
+    assert report.stats.pairs["verbose"] > 0
+    assert "endpoint down" in report.stats.errors["on_policy"]
+
+    class Short:
+        name = "short"
+
+        def generate(self, requests, config):
+            return [[msg("x"), msg("y")]]  # one result for a whole batch: nothing can be trusted
+
+    report = mine_file(DIALOGS, tmp_path / "c.jsonl", cfg, backend=Short())
+    assert report.stats.drops[("on_policy", "POLICY_ERROR")] == 16  # the batch of 16; the last batch has 1 turn
+
+
+# ------------------------------------------------------------------ OpenAI backend, local server
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)
+        last = body["messages"][-1]
+        if last["role"] == "user" and "Paris" in last["content"]:
+            choices = [
+                {
+                    "type": "function",
+                    "id": "a",
+                    "function": {
+                        "name": "get_weather",
+                        "arguments": json.dumps({"city": "Paris", "date": d, "unit": "celsius"}),
+                    },
+                }
+                for d in ("2025-05-12", "2025-05-14")
+            ]
+            msgs = [{"role": "assistant", "content": None, "tool_calls": [c]} for c in choices]
+        else:
+            msgs = [{"role": "assistant", "content": "OK."}] * body.get("n", 1)
+        payload = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": i, "message": m, "finish_reason": "stop"} for i, m in enumerate(msgs)],
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def fake_openai():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_cli_on_policy_with_the_openai_backend(tmp_path, run_cli, fake_openai, monkeypatch):
+    pytest.importorskip("openai")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    url = f"http://127.0.0.1:{fake_openai.server_address[1]}/v1"
+    out = tmp_path / "op.jsonl"
+    res = run_cli(
+        "mine",
+        DIALOGS,
+        "--out",
+        out,
+        "--strategies",
+        "none",
+        "--policy",
+        "openai:tiny",
+        "--policy-base-url",
+        url,
+        "--k",
+        "2",
+        "--labels",
+        "call_tool",
+    )
+    assert res.exit_code == 0, res.output
+    pairs = [json.loads(x) for x in out.read_text().splitlines()]
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["chosen"][0]["tool_calls"][0]["arguments"]["date"] == "2025-05-12"
+    assert p["rejected"][0]["tool_calls"][0]["arguments"]["date"] == "2025-05-14"
+    req = next(r for r in fake_openai.requests if "Paris" in r["messages"][-1].get("content") or "")
+    assert req["model"] == "tiny" and req["n"] == 2 and req["tools"][0]["function"]["name"] == "get_weather"

@@ -18,36 +18,14 @@ Computed per (user turn, service frame):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rapidfuzz.distance import Indel
+from dialogkit.score.fuzzy import token_sort_ratio
 
 NAN_VAL = "NA"
 JOINT_METRICS = ("joint_goal_accuracy", "joint_cat_accuracy", "joint_noncat_accuracy")
-_LATIN1 = {code: None for code in range(128, 256)}
-_NON_WORD = re.compile(r"(?ui)\W")
-
-
-def _sort_tokens(value: Any) -> str:
-    # fuzzywuzzy full_process(force_ascii=True): drop U+0080..U+00FF, \W -> space, lower, strip.
-    text = _NON_WORD.sub(" ", str(value).translate(_LATIN1)).lower().strip()
-    return " ".join(sorted(text.split())).strip()
-
-
-def token_sort_ratio(s1: Any, s2: Any) -> int:
-    """fuzzywuzzy 0.18 ``fuzz.token_sort_ratio`` (python-Levenshtein backend), 0..100."""
-    if s1 is None or s2 is None:
-        return 0
-    a, b = _sort_tokens(s1), _sort_tokens(s2)
-    if a == b:
-        return 100
-    if not a or not b:
-        return 0
-    # python-Levenshtein's ratio is rapidfuzz's Indel.normalized_similarity, bit for bit.
-    return int(round(100 * Indel.normalized_similarity(a, b)))
 
 
 def noncat_match(ref_values: Sequence[Any], hyp: Any, fuzzy: bool = True) -> float:

@@ -1,0 +1,96 @@
+"""Quality rules inside one dialog (copy loops) and the compact signatures used to find duplicates.
+
+Duplicates are global, so a worker only computes a signature per dialog and the parent
+compares them (:mod:`dialogkit.validate.dedup`): an exact hash of the messages, and for
+near-duplicates a bottom-k sketch of the set of message texts, whose Jaccard estimate tells
+how many turns two dialogs share verbatim.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from dialogkit.validate.structure import View
+from dialogkit.validate.tools import Emit
+
+SKETCH_SIZE = 16  # exact Jaccard for dialogs up to 16 distinct texts
+MIN_LOOP_TEXT = 20  # shorter replies ("OK.", "Thanks!") may legitimately repeat
+TAIL = 16
+
+
+class Signature(NamedTuple):
+    """What the parent needs to find duplicates: no text, a few integers."""
+
+    exact: int
+    keys: tuple[int, ...]  # LSH keys: pairs of the three smallest turn hashes
+    sketch: tuple[int, ...]  # bottom-k turn hashes, top 32 bits, ascending
+    size: int = 0  # distinct texts in the dialog
+
+
+def check_copy_loops(view: View, emit: Emit) -> None:
+    """Assistant replies that repeat the previous reply verbatim (or any earlier one twice),
+    or loop on their own tail.
+
+    One verbatim repeat of an older reply is left alone: task-oriented data legitimately says
+    "Sorry, that failed too. Anything else?" twice when the situation repeats.
+    """
+    first: dict[str, int] = {}
+    repeats: dict[str, int] = {}
+    texts = view.texts
+    last = ""
+    for i, r in enumerate(view.roles):
+        if r != "a":
+            continue
+        text = texts[i]
+        if len(text) < MIN_LOOP_TEXT:
+            last = text
+            continue
+        j = first.setdefault(text, i)
+        if j != i:
+            n = repeats[text] = repeats.get(text, 1) + 1
+            if text == last:
+                emit(("COPY_LOOP", f"messages[{i}].content", "repeats the previous reply verbatim"))
+            elif n >= 3:
+                emit(("COPY_LOOP", f"messages[{i}].content", f"repeats messages[{j}] verbatim for the {n - 1}th time"))
+        last = text
+        if len(text) >= 3 * TAIL:
+            tail = text[-TAIL:]
+            # A looping generation ends in the unit it repeats; a few distinct characters
+            # rule out separators and rules ("-----", "====").
+            if (n := text.count(tail)) >= 3 and len(set(tail)) >= 4:
+                emit(("COPY_LOOP", f"messages[{i}].content", f"the reply loops: its last {TAIL} characters occur {n} times"))
+
+
+def signature(view: View) -> Signature:
+    """The duplicate-detection signature of a structurally valid dialog.
+
+    The exact hash covers every message text, the role sequence and the call arguments; the
+    near-duplicate sketch is over the set of message texts (tool calls excluded).
+    """
+    texts = view.texts
+    exact = hash((view.roles, tuple(texts), tuple(view.extras)))
+    turns = set(map(hash, texts))
+    turns.discard(_EMPTY)
+    if len(turns) < 3:
+        return Signature(exact, (), ())
+    low = sorted(turns)[:SKETCH_SIZE]
+    a, b, c = low[0], low[1], low[2]
+    keys = (hash((a, b)), hash((a, c)), hash((b, c)))
+    return Signature(exact, keys, tuple(h >> 32 for h in low), len(turns))
+
+
+_EMPTY = hash("")
+
+
+def sketch_jaccard(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int], k: int = SKETCH_SIZE) -> float:
+    """Jaccard estimate of two bottom-k sketches (exact when both sets are smaller than k)."""
+    sa, sb = set(a), set(b)
+    if len(a) < k and len(b) < k:
+        union = len(sa | sb)
+        return len(sa & sb) / union if union else 0.0
+    limit = min(a[-1] if len(a) >= k else float("inf"), b[-1] if len(b) >= k else float("inf"))
+    union_l = [x for x in sa | sb if x <= limit]
+    if not union_l:
+        return 0.0
+    both = sum(1 for x in union_l if x in sa and x in sb)
+    return both / len(union_l)

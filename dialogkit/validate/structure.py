@@ -1,0 +1,228 @@
+"""Structural checks: a hand-written fast path, pydantic as the exact fallback.
+
+:func:`scan` walks the decoded JSON and answers only for records that
+:class:`dialogkit.schema.Dialog` certainly accepts *in canonical form* (wrapped tool specs,
+arguments as objects, string ids). Anything else - an error, or a form pydantic would coerce -
+goes to :func:`dialogkit.records.parse_dialog`, which gives the exact located issues with the
+same codes ``convert`` reports. So the verdict is always pydantic's; the fast path only makes
+the common case cheap (``tests/test_validate_structure.py`` checks it on mutated records).
+Nested task-oriented parts (state, acts, goal) are checked by their own pydantic models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, get_args
+
+import orjson
+from pydantic import ValidationError
+
+from dialogkit.errors import Issue, RecordError
+from dialogkit.records import parse_dialog
+from dialogkit.schema import DialogAct, DialogState, Expected, Goal, dump
+
+_DIALOG_KEYS = frozenset(("id", "messages", "tools", "goal", "metadata"))
+_SYSTEM_KEYS = frozenset(("role", "content", "train"))
+_USER_KEYS = frozenset(("role", "content", "acts", "train"))
+_ASSISTANT_KEYS = frozenset(("role", "content", "tool_calls", "state", "reasoning", "acts", "train", "expected"))
+_TOOL_KEYS = frozenset(("role", "tool_call_id", "name", "content", "train"))
+_CALL_KEYS = frozenset(("id", "name", "arguments"))
+_SPEC_KEYS = frozenset(("type", "function"))
+_FUNCTION_KEYS = frozenset(("name", "description", "parameters", "strict"))
+_META_STR = ("source", "split", "language", "variant_of")
+_EXPECTED = frozenset(get_args(Expected))
+_NONE = type(None)
+
+
+def _sub_ok(model: Any, value: Any) -> bool:
+    try:
+        model.model_validate(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _acts_ok(acts: Any) -> bool:
+    if acts is None:
+        return True
+    return type(acts) is list and all(_sub_ok(DialogAct, a) for a in acts)
+
+
+def _tools_ok(tools: Any) -> bool:
+    if type(tools) is not list:
+        return False
+    for t in tools:
+        if type(t) is not dict or "function" not in t or not t.keys() <= _SPEC_KEYS:
+            return False
+        if t.get("type", "function") != "function":
+            return False
+        fn = t["function"]
+        if type(fn) is not dict or not fn.keys() <= _FUNCTION_KEYS:
+            return False
+        name = fn.get("name")
+        if type(name) is not str or not name:
+            return False
+        if type(fn.get("description", "")) is not str or type(fn.get("parameters", {})) is not dict:
+            return False
+        if type(fn.get("strict")) not in (bool, _NONE):
+            return False
+    return True
+
+
+def _metadata_ok(meta: Any) -> bool:
+    if type(meta) is not dict:
+        return False
+    for key in _META_STR:
+        if type(meta.get(key)) not in (str, _NONE):
+            return False
+    domain = meta.get("domain")
+    if type(domain) is list:
+        if not all(type(x) is str for x in domain):
+            return False
+    elif type(domain) not in (str, _NONE):
+        return False
+    return type(meta.get("provenance")) in (dict, _NONE)
+
+
+def _assistant_ok(m: dict[str, Any]) -> bool:
+    if not m.keys() <= _ASSISTANT_KEYS or type(m.get("content", "")) is not str:
+        return False
+    calls = m.get("tool_calls")
+    if calls is not None:
+        if type(calls) is not list:
+            return False
+        for c in calls:
+            if type(c) is not dict or not c.keys() <= _CALL_KEYS:
+                return False
+            cid, name = c.get("id"), c.get("name")
+            if type(cid) is not str or not cid or type(name) is not str or not name:
+                return False
+            if type(c.get("arguments", {})) is not dict:
+                return False
+    if type(m.get("reasoning")) not in (str, _NONE) or type(m.get("train")) not in (bool, _NONE):
+        return False
+    expected = m.get("expected")
+    if expected is not None and (type(expected) is not str or expected not in _EXPECTED):
+        return False
+    state = m.get("state")
+    if state is not None and not _sub_ok(DialogState, state):
+        return False
+    return _acts_ok(m.get("acts"))
+
+
+class View(NamedTuple):
+    """What the rules need from a valid dialog, gathered in the structural pass.
+
+    ``roles`` has one letter per message: ``s`` system, ``u`` user, ``a`` assistant reply,
+    ``c`` assistant with tool calls, ``e`` empty assistant (no text, no calls), ``t`` tool.
+    ``texts[i]`` is message i's content as text ("" when it has none). ``extras`` are the other
+    texts (reasoning, call arguments as JSON) with their field paths.
+    """
+
+    roles: str
+    texts: list[str]
+    extras: list[tuple[str, str]]
+
+
+def _assistant_code(m: dict[str, Any], i: int, extras: list[tuple[str, str]]) -> str:
+    if m.get("reasoning"):
+        extras.append((f"messages[{i}].reasoning", m["reasoning"]))
+    calls = m.get("tool_calls")
+    if calls:
+        for j, c in enumerate(calls):
+            if c.get("arguments"):
+                extras.append((f"messages[{i}].tool_calls[{j}].arguments", _json(c["arguments"])))
+        return "c"
+    c = m.get("content", "")
+    return "a" if c and not c.isspace() else "e"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def scan(data: Any) -> View | None:
+    """The :class:`View` of a canonical dialog :class:`Dialog` accepts unchanged, else None."""
+    if type(data) is not dict or not data.keys() <= _DIALOG_KEYS:
+        return None
+    rid = data.get("id")
+    msgs = data.get("messages")
+    if type(rid) is not str or not rid or type(msgs) is not list:
+        return None
+    if "tools" in data and not _tools_ok(data["tools"]):
+        return None
+    if "metadata" in data and not _metadata_ok(data["metadata"]):
+        return None
+    goal = data.get("goal")
+    if goal is not None and not _sub_ok(Goal, goal):
+        return None
+    roles: list[str] = []
+    texts: list[str] = []
+    extras: list[tuple[str, str]] = []
+    add_role, add_text = roles.append, texts.append
+    for i, m in enumerate(msgs):
+        if type(m) is not dict:
+            return None
+        role = m.get("role")
+        content = m.get("content")
+        # Two keys (role, content) is the common case: two type checks are then the whole schema.
+        if len(m) == 2 and type(content) is str and type(role) is str and (code := _PLAIN.get(role)):
+            if code == "a" and (not content or content.isspace()):
+                code = "e"
+            add_role(code)
+            add_text(content)
+            continue
+        if type(role) is not str:
+            return None
+        if role == "assistant":
+            if not _assistant_ok(m):
+                return None
+            code = _assistant_code(m, i, extras)
+            content = m.get("content", "")
+        elif role == "user":
+            if not (m.keys() <= _USER_KEYS and type(content) is str
+                    and type(m.get("train")) in (bool, _NONE) and _acts_ok(m.get("acts"))):
+                return None
+            code = "u"
+        elif role == "tool":
+            if not (m.keys() <= _TOOL_KEYS and type(m.get("tool_call_id")) is str and type(m.get("name")) is str
+                    and "content" in m and type(m.get("train")) in (bool, _NONE)):
+                return None
+            code = "t"
+            if type(content) is not str:
+                content = "" if content is None else _json(content)
+        elif role == "system":
+            if not (m.keys() <= _SYSTEM_KEYS and type(content) is str and type(m.get("train")) in (bool, _NONE)):
+                return None
+            code = "s"
+        else:
+            return None
+        add_role(code)
+        add_text(content)
+    return View("".join(roles), texts, extras)
+
+
+_PLAIN = {"user": "u", "assistant": "a", "system": "s"}
+
+
+def fast_ok(data: Any) -> bool:
+    """True only if ``data`` is a canonical dialog that :class:`Dialog` accepts unchanged."""
+    return scan(data) is not None
+
+
+def check_structure(data: Any, where: dict[str, Any]) -> tuple[dict[str, Any] | None, View | None, list[Issue]]:
+    """``(canonical dict, view, [])`` for a valid dialog, ``(None, None, issues)`` for an invalid one.
+
+    The dict is ``data`` itself on the fast path, else the model's canonical dump (flat tool
+    specs wrapped, string arguments decoded, integer ids as text), so later rules see one shape.
+    """
+    view = scan(data)
+    if view is not None:
+        return data, view, []
+    try:
+        dialog = parse_dialog(data, **where)
+    except RecordError as e:
+        return None, None, e.issues
+    canonical = dump(dialog)
+    view = scan(canonical)
+    assert view is not None, "the canonical dump of a valid dialog must pass the fast path"
+    return canonical, view, []

@@ -228,11 +228,11 @@ def test_cli_other_seed_differs(run_cli, tmp_path):
     assert a.read_bytes() != b.read_bytes()
 
 
-@pytest.mark.parametrize("mode", ["selfplay", "paraphrase"])
-def test_cli_modes_not_built_yet(run_cli, tmp_path, mode):
+@pytest.mark.parametrize(("mode", "needs"), [("selfplay", "--model"), ("paraphrase", "--in")])
+def test_cli_llm_modes_name_their_missing_option(run_cli, tmp_path, mode, needs):
     r = run_cli("synth", "--scenario", "zh_travel", "--mode", mode, "--n", "2", "--out", tmp_path / "x.jsonl")
     assert r.exit_code == 2
-    assert f"mode '{mode}' is not built yet" in r.output
+    assert f"{mode} needs {needs}" in r.output
     assert not (tmp_path / "x.jsonl").exists()
 
 
@@ -274,3 +274,62 @@ def test_cli_reports_shortfall(run_cli, tmp_path):
 def test_help_has_examples(run_cli):
     r = run_cli("synth", "--help")
     assert r.exit_code == 0 and "dialogkit synth --scenario zh_travel" in r.output
+
+
+# ---------------------------------------------------------------------------- final check
+def _tool_dialog(args, *tail, content="Booked."):
+    tools = [{"function": {"name": "book", "parameters": {
+        "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}}]
+    msgs = [{"role": "system", "content": "Agent. Contact: help@example.com"},
+            {"role": "user", "content": "Book it."},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "name": "book", "arguments": args}]},
+            *tail]
+    if content is not None:
+        msgs.append({"role": "assistant", "content": content})
+    return {"id": "t", "messages": msgs, "tools": tools}
+
+
+def test_check_dialog_uses_validate_rules_and_rejects_only_errors():
+    from dialogkit.synth.check import check_dialog
+
+    result = {"role": "tool", "tool_call_id": "c1", "name": "book", "content": {"ok": True}}
+    # One user turn and an e-mail address: warnings for validate, fine for a synthesized dialog.
+    assert check_dialog(_tool_dialog({"n": 2}, result)) == []
+    codes = lambda d: [(i.code, i.path) for i in check_dialog(d)]  # noqa: E731
+    assert codes(_tool_dialog({"n": "two"}, result)) == [("TOOL_ARGS_SCHEMA", "messages[2].tool_calls[0].arguments.n")]
+    assert codes(_tool_dialog({"n": 2})) == [("TOOL_CALL_UNANSWERED", "messages[2].tool_calls[0]")]
+    assert codes(_tool_dialog({"n": 2}, result, content=None)) == [("LAST_NOT_ASSISTANT", "messages[3]")]
+    orphan = {**result, "tool_call_id": "c9"}
+    assert ("TOOL_RESULT_ORPHAN", "messages[4].tool_call_id") in codes(_tool_dialog({"n": 2}, result, orphan))
+    # Only a generator's checks: half-rendered templates and empty user text.
+    assert codes(_tool_dialog({"n": 2}, result, content="Booked {n} seats.")) == [
+        ("TEMPLATE_LEFTOVER", "messages[4].content")]
+    empty_user = _tool_dialog({"n": 2}, result)
+    empty_user["messages"][1]["content"] = " "
+    assert codes(empty_user) == [("TEXT_EMPTY", "messages[1].content")]
+    # A record that does not parse stops at its structural issue.
+    assert codes({"id": "t", "messages": [{"role": "bot", "content": "{x}"}]}) == [("ROLE_UNKNOWN", "messages[0]")]
+
+
+def test_validate_tools_and_argument_errors():
+    from dialogkit.synth.check import argument_errors, validate_tools
+
+    spec = {"function": {"name": "f", "parameters": {"type": "objekt"}}}
+    assert [(i.code, i.path) for i in validate_tools([spec, spec])] == [
+        ("TOOL_SCHEMA_INVALID", "tools[0].function.parameters"), ("TOOL_NAME_DUPLICATE", "tools[1].function.name")]
+    schema = {"type": "object", "properties": {"seat": {"type": "string", "enum": ["A", "B"]}}, "required": ["seat"]}
+    assert argument_errors(schema, {"seat": "A"}) == []
+    assert argument_errors(schema, {"seat": "C"}) == ["'C' is not one of ['A', 'B']"]
+    assert argument_errors(schema, {}) == ["'seat' is a required property"]
+
+
+@pytest.mark.parametrize("name", ["zh_travel", "en_restaurant_hotel", "support"])
+def test_outline_output_has_no_validate_errors(name):
+    from dialogkit.synth import SynthReport
+    from dialogkit.synth.outline import generate
+    from dialogkit.validate import validate_dialog
+
+    dialogs = generate(OutlineGenerator(load_scenario(name), seed=3), 60, SynthReport())
+    errors = {i.code for d in dialogs for i in validate_dialog(d) if i.severity == "error"}
+    # COPY_LOOP: the support policy's verbatim re-confirmation (see dialogkit/synth/check.py).
+    assert errors <= {"COPY_LOOP"}, errors

@@ -23,9 +23,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from dialogkit.io import write_jsonl  # noqa: E402
+from dialogkit.io import iter_records, write_jsonl  # noqa: E402
 from dialogkit.records import parse_dialog  # noqa: E402
 from dialogkit.schema import dump  # noqa: E402
+from dialogkit.validate import Outputs, validate_file  # noqa: E402
 
 from samples_lib import CARDS, chat, hotel, restaurant, tools  # noqa: E402
 
@@ -48,7 +49,12 @@ def main() -> None:
         dialogs = [dump(parse_dialog(d)) for d in build(random.Random(f"dialogkit-{name}"))]
         out = HERE / name
         out.mkdir(exist_ok=True)
-        write_jsonl(out / "dialogs.jsonl", dialogs)
+        # Ship only what `dialogkit validate` passes (templates can repeat a dialog exactly or nearly).
+        raw = out / "dialogs.unvalidated.jsonl"
+        write_jsonl(raw, dialogs)
+        validate_file(raw, outputs=Outputs(out=str(out / "dialogs.jsonl")))
+        raw.unlink()
+        dialogs = [r.data for r in iter_records(out / "dialogs.jsonl")]
         stats = _stats(dialogs)
         (out / "README.md").write_text(CARDS[name].format(**stats), encoding="utf-8")
         size = (out / "dialogs.jsonl").stat().st_size

@@ -142,12 +142,13 @@ def iter_json_file(path: str | Path) -> Iterator[Raw]:
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
-def _strip_nulls(obj: Any) -> Any:
-    # Parquet structs give every row every key; a key absent in the source comes back as null.
+def strip_nulls(obj: Any) -> Any:
+    """``obj`` without null-valued keys, recursively."""
+    # Parquet/Arrow structs give every row every key; a key absent in the source comes back as null.
     if isinstance(obj, dict):
-        return {k: _strip_nulls(v) for k, v in obj.items() if v is not None}
+        return {k: strip_nulls(v) for k, v in obj.items() if v is not None}
     if isinstance(obj, list):
-        return [_strip_nulls(v) for v in obj]
+        return [strip_nulls(v) for v in obj]
     return obj
 
 
@@ -170,7 +171,7 @@ def iter_parquet(path: str | Path) -> Iterator[Raw]:
                 except orjson.JSONDecodeError as e:
                     yield Raw(name, lineno, None, Issue("JSON_INVALID", f"not valid JSON: {e}", name, lineno))
             else:
-                yield Raw(name, lineno, _strip_nulls(row))
+                yield Raw(name, lineno, strip_nulls(row))
 
 
 def iter_records(path: str | Path) -> Iterator[Raw]:

@@ -17,13 +17,14 @@ Conventions every converter follows (documented in ``docs/formats.md``):
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from dialogkit.errors import InputError, Issue, UsageError
-from dialogkit.io import AtomicWriter, Raw, dumps
+from dialogkit.io import AtomicWriter, Raw, dumps, iter_records
 
 
 class FormatError(Exception):
@@ -147,3 +148,20 @@ def read_json_file(path: Path) -> Any:
         raise InputError(f"{path}: no such file") from None
     except (orjson.JSONDecodeError, OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: not valid JSON: {e}") from None
+
+
+def read_mapped(path: Path, convert: Callable[[dict[str, Any], str], dict[str, Any]]) -> Iterator[Raw]:
+    """Records of ``path`` turned into dialogkit dicts by ``convert(record, fallback_id)``.
+
+    Undecodable lines and non-objects pass through as they are (the caller reports them);
+    a :class:`FormatError` becomes a located issue on that record.
+    """
+    for n, raw in enumerate(iter_records(path), 1):
+        if not raw.ok or not isinstance(raw.data, dict):
+            yield raw
+            continue
+        rid = default_id(path, n)
+        try:
+            yield Raw(raw.file, raw.line, convert(raw.data, rid))
+        except FormatError as e:
+            yield failed(raw, e, raw.id or rid)

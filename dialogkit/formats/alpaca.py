@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from dialogkit.formats import WriteReport
-from dialogkit.formats._common import FormatError, default_id, expect, failed
+from dialogkit.formats._common import FormatError, expect, read_mapped
 from dialogkit.formats._dataset_info import Mapping, load_mapping
 from dialogkit.formats.openai import parse_tools
-from dialogkit.io import Raw, iter_records
+from dialogkit.io import Raw
 from dialogkit.schema import Dialog
 
 
@@ -65,18 +65,7 @@ class AlpacaConverter:
     def read(self, path: Path, dataset_info: Path | None = None, dataset: str | None = None,
              **options: Any) -> Iterator[Raw]:
         mp = load_mapping("alpaca", dataset_info, dataset)
-        return self._read(path, mp)
-
-    def _read(self, path: Path, mp: Mapping) -> Iterator[Raw]:
-        for n, raw in enumerate(iter_records(path), 1):
-            if not raw.ok or not isinstance(raw.data, dict):
-                yield raw
-                continue
-            rid = default_id(path, n)
-            try:
-                yield Raw(raw.file, raw.line, record_to_dialog(raw.data, mp, rid))
-            except FormatError as e:
-                yield failed(raw, e, raw.id or rid)
+        return read_mapped(path, lambda rec, rid: record_to_dialog(rec, mp, rid))
 
     def write(self, dialogs: Iterable[Dialog], path: Path, **options: Any) -> WriteReport:
         raise NotImplementedError("alpaca is import-only")

@@ -24,7 +24,7 @@ from dialogkit.errors import InputError, MissingDependencyError, OutputError
 from dialogkit.formats import WriteReport
 from dialogkit.formats._common import FormatError, default_id, failed
 from dialogkit.formats.openai import dialog_to_record, record_to_dialog
-from dialogkit.io import Raw
+from dialogkit.io import Raw, strip_nulls
 from dialogkit.schema import Dialog
 
 
@@ -45,14 +45,6 @@ def features() -> Any:
 def _is_json(feature: Any) -> bool:
     ds = _datasets()
     return isinstance(feature, ds.Json) or isinstance(getattr(feature, "feature", None), ds.Json)
-
-
-def _strip_nulls(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_nulls(v) for k, v in obj.items() if v is not None}
-    if isinstance(obj, list):
-        return [_strip_nulls(v) for v in obj]
-    return obj
 
 
 def _replace_folder(tmp: Path, out: Path) -> None:
@@ -92,7 +84,7 @@ class HFConverter:
     def _rows(self, table: Any, name: str) -> Iterator[Raw]:
         json_cols = {c for c, f in table.features.items() if _is_json(f)}
         for i, row in enumerate(table, 1):
-            row = {k: (v if k in json_cols else _strip_nulls(v)) for k, v in row.items()}
+            row = {k: (v if k in json_cols else strip_nulls(v)) for k, v in row.items()}
             raw = Raw(name, i, row)
             rid = default_id(Path(name), i)
             try:

@@ -25,12 +25,12 @@ import orjson
 from dialogkit.errors import Issue
 from dialogkit.formats import WriteReport
 from dialogkit.formats._common import (
-    FormatError, RecordWriter, call_id, default_id, expect, failed, is_lossless_result, result_from_text,
+    FormatError, RecordWriter, call_id, expect, is_lossless_result, read_mapped, result_from_text,
     result_to_text,
 )
 from dialogkit.formats._dataset_info import Mapping, load_mapping
 from dialogkit.formats.openai import EXTRA_MESSAGE_FIELDS, dump_value, parse_tools
-from dialogkit.io import Raw, dumps, iter_records
+from dialogkit.io import Raw, dumps
 from dialogkit.schema import Dialog, dump
 
 SEPARATOR = "\n</tool_response>\n<tool_response>\n"  # LLaMA-Factory's join of parallel results
@@ -244,18 +244,7 @@ class ShareGPTConverter:
     def read(self, path: Path, dataset_info: Path | None = None, dataset: str | None = None,
              **options: Any) -> Iterator[Raw]:
         mp = load_mapping("sharegpt", dataset_info, dataset)
-        return self._read(path, mp)
-
-    def _read(self, path: Path, mp: Mapping) -> Iterator[Raw]:
-        for n, raw in enumerate(iter_records(path), 1):
-            if not raw.ok or not isinstance(raw.data, dict):
-                yield raw
-                continue
-            rid = default_id(path, n)
-            try:
-                yield Raw(raw.file, raw.line, record_to_dialog(raw.data, mp, rid))
-            except FormatError as e:
-                yield failed(raw, e, raw.id or rid)
+        return read_mapped(path, lambda rec, rid: record_to_dialog(rec, mp, rid))
 
     def check(self, dialog: Dialog) -> list[Issue]:
         """Why ``dialog`` cannot be a LLaMA-Factory ShareGPT record (empty when it can)."""

@@ -14,7 +14,7 @@ from dialogkit.score import fuzzy
 from dialogkit.score.base import SCORERS, Item, aggregate, make_scorer
 from dialogkit.score.behaviour import BehaviourScorer
 from dialogkit.score.dialog import TaskSuccessScorer
-from dialogkit.score.grounding import entities, numbers
+from dialogkit.score.grounding import GroundednessScorer, entities, numbers
 from dialogkit.score.report import compute
 from dialogkit.score.state import StateScorer, requested_f1
 from dialogkit.score.text import RepetitionScorer, TextScorer, rouge_l
@@ -169,6 +169,54 @@ def test_clarify_premature_call_and_over_refusal():
     assert items[1].stats["over_refusal_rate"] == [1.0, 1.0]
 
 
+def _behaviour(text):
+    ref = dialog("d", U, A("x", expected="answer"))
+    [item] = BehaviourScorer().score(dialog("d", U, A(text)), ref)
+    return item.info["behaviour"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # scope limits, English and Chinese
+        "Sorry, I can only help with questions about your bookings.",
+        "We only deal with train tickets here.",
+        "I'm afraid that request is outside what I can do for you.",
+        "That falls outside my remit, I'm afraid.",
+        "这个问题超出了我的服务范围。",
+        "这不在我们的业务范围内，建议您联系航空公司。",
+        "我只能解答酒店预订相关的问题。",
+        # inability to act for the user, with or without an apology
+        "We cannot disclose another guest's details.",
+        "很抱歉，出于安全考虑，我没办法帮您修改密码。",
+        "抱歉，暂时无法为您查询其他用户的信息。",
+        "账户信息只能在验证手机号后告知。",
+    ],
+)
+def test_refusals_are_recognised(text):
+    assert _behaviour(text) == "refuse"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # an inability that is about the world, an alternative, a budget: information, not refusals
+        ("Sorry, the order has shipped, so it can no longer be cancelled.", "answer"),
+        ("抱歉，这个订单已发货，已经无法取消了。", "answer"),
+        ("I can only offer you a table at 9 pm tonight.", "answer"),
+        ("这个方案超出了您的预算范围。", "answer"),
+        # the generic closing offer is not a question about the task
+        ("Your room is booked for two nights. Is there anything else I can help you with?", "answer"),
+        ("已为您订好明天的车票。请问还有其他需要帮忙的吗？", "answer"),
+        # a real question next to the offer still is one
+        ("Shall I book it? Anything else?", "clarify"),
+        ("还需要帮您预订返程吗？", "clarify"),
+    ],
+)
+def test_not_refusals_and_closing_offers(text, expected):
+    assert _behaviour(text) == expected
+
+
 # ------------------------------------------------------------------------------ text
 def test_bleu_from_summed_stats_equals_sacrebleu_corpus_bleu():
     hyps = ["the cat sat on the mat", "a quick brown fox", "hello there"]
@@ -207,6 +255,37 @@ def test_numbers_and_entities_extraction():
         "The Lensfield Hotel",
         "Trinity College",
     }
+    # pronoun-led phrases and sentence grammar are not names; Latin runs stop at Chinese text
+    assert entities("Glad I could help. Shall I book it? Can I help with anything else?") == set()
+    assert entities("Thanks! It's Blue Lotus, and I think You'll like Blue Lotus.") == {"Blue Lotus"}
+    assert entities("耳机 X2目前已发货，预计周五送达。") == {"X2"}
+
+
+def _grounded(reply, *context):
+    msgs = [{"role": "system", "content": "You book trains and hotels."}, *context, A(reply)]
+    [item] = GroundednessScorer().score(dialog("g", *msgs), dialog("g", *msgs))
+    return item.stats["grounded_rate"], item.info.get("ungrounded", [])
+
+
+def _tool(content):
+    return [A(tool_calls=[{"id": "c", "name": "f", "arguments": {}}]),
+            {"role": "tool", "tool_call_id": "c", "name": "f", "content": content}]
+
+
+def test_grounding_accepts_totals_labels_and_sentence_grammar():
+    user = {"role": "user", "content": "2 tickets on 2025-05-12 please, or 3 if cheap."}
+    ctx = [user, *_tool({"train": "G102", "price": 54.5, "hotel": "Acorn House", "per_night": 75, "fee": 30})]
+    # 2 × 54.5 (a count from the user times a price), 75 + 30 (two amounts), the labelled code
+    assert _grounded("Order G102 is yours: 2 tickets, 109 in total. Glad I could help!", *ctx) == ([3, 3], [])
+    assert _grounded("Acorn House: 105 for one night with the fee.", *ctx) == ([2, 2], [])
+    # not derivable: a price off by one (421 + 1 would be "a price plus a count"), a day count
+    # from a date, a time computed from small numbers, an unknown name or policy number
+    assert _grounded("That is 55.5 each.", *ctx) == ([0, 1], [55.5])
+    assert _grounded("You may return it within 17 days.", *ctx) == ([0, 1], [17.0])  # 5 + 12 come from a date
+    assert _grounded("It leaves at 6:15.", *ctx) == ([0, 2], [6.0, 15.0])  # 6 = 2 × 3, but times are read, not computed
+    assert _grounded("The Grand Budapest has rooms.", *ctx) == ([0, 1], ["The Grand Budapest"])
+    # the system prompt and the user's words support a claim like a tool result does
+    assert _grounded("Booked for 3 travellers.", *ctx) == ([1, 1], [])
 
 
 # ------------------------------------------------------------------------------ task / pass^k

@@ -82,6 +82,25 @@ def test_tool_rules():
         ("TOOL_SCHEMA_INVALID", "tools[0].function.parameters"), ("TOOL_NAME_DUPLICATE", "tools[1].function.name")]
 
 
+def test_results_must_follow_their_call():
+    # A reply (or another call) before the results: no chat template or API accepts it.
+    reply_first = _d(("user", "a"), _call({"n": 1}), ("assistant", "b"), _result(), ("assistant", "c"), tools=TOOLS)
+    assert _tools(reply_first) == [("TOOL_CALL_UNANSWERED", "messages[1].tool_calls[0]")]
+    two_calls = _d(("user", "a"), _call({"n": 1}), _call({"n": 2}, cid="c2"), _result(), _result("c2"),
+                   ("assistant", "b"), tools=TOOLS)
+    assert _tools(two_calls) == [("TOOL_CALL_UNANSWERED", "messages[1].tool_calls[0]")]
+    twice = _d(("user", "a"), _call({"n": 1}), _result(), _result(), ("assistant", "b"), tools=TOOLS)
+    assert _tools(twice) == [("TOOL_RESULT_DUPLICATE", "messages[3].tool_call_id")]
+    # A reused call id is one defect, not a cascade: the second call's result answers it.
+    reused = _d(("user", "a"), _call({"n": 1}), _result(), ("assistant", "b"), ("user", "c"), _call({"n": 2}),
+                _result(), ("assistant", "d"), tools=TOOLS)
+    assert _tools(reused) == [("TOOL_CALL_ID_DUPLICATE", "messages[5].tool_calls[0].id")]
+    # Parallel calls in one message, answered in any order, are fine.
+    parallel = _call({"n": 1})
+    parallel["tool_calls"].append({"id": "c2", "name": "f", "arguments": {"n": 2}})
+    assert _tools(_d(("user", "a"), parallel, _result("c2"), _result(), ("assistant", "b"), tools=TOOLS)) == []
+
+
 def test_fast_schema_check_only_accepts():
     schema = TOOLS[0]["function"]["parameters"]
     fast = compile_fast(schema)
@@ -89,6 +108,32 @@ def test_fast_schema_check_only_accepts():
     for args in ({}, {"n": 1.0}, {"n": True}, {"n": 1, "unit": "k"}, {"n": 1, "extra": 0}):
         assert not fast(args)
     assert compile_fast({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}}) is None
+
+
+def test_fast_check_with_constraints_never_accepts_what_jsonschema_rejects():
+    import random
+
+    from jsonschema import Draft202012Validator
+
+    props = {"n": {"type": "integer", "minimum": 1, "maximum": 5}, "x": {"type": "number", "exclusiveMinimum": 0,
+             "exclusiveMaximum": 2.5}, "id": {"type": "string", "pattern": "^A[0-9]{3}$"},
+             "r": {"type": "string", "minLength": 2, "maxLength": 4, "format": "email"}, "any": {"minimum": 3}}
+    schema = {"type": "object", "properties": props, "required": ["n"], "additionalProperties": False}
+    fast, exact = compile_fast(schema), Draft202012Validator(schema)
+    assert fast is not None
+    pool = [None, True, False, 0, 1, 3, 5, 6, -1, 0.0, 1.0, 2.5, 2.4999, "", "a", "ab", "abcd", "abcde", "A123",
+            "A1234", "xA123", "A12", [], {}]
+    rng = random.Random(0)
+    accepted = 0
+    for _ in range(4000):
+        args = {k: rng.choice(pool) for k in rng.sample(sorted(props), rng.randint(0, len(props)))}
+        if fast(args):
+            accepted += 1
+            assert exact.is_valid(args), args
+    assert accepted > 20  # the fast path does accept the valid ones
+    assert fast({"n": 3, "x": 1.0, "id": "A123", "r": "abc", "any": "str"})
+    assert compile_fast({"type": "object", "properties": {"n": {"type": "number", "exclusiveMinimum": True}}}) is None
+    assert compile_fast({"type": "object", "properties": {"s": {"type": "string", "pattern": "(unclosed"}}}) is None
 
 
 def test_copy_loops():

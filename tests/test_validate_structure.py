@@ -123,3 +123,22 @@ def test_unhashable_and_odd_inputs_are_located_not_crashes(bad):
     canonical, view, issues = check_structure(bad, {"file": "f.jsonl", "line": 9})
     assert canonical is None and view is None and issues
     assert all(i.line == 9 and i.code.isupper() for i in issues)
+
+
+def test_act_and_state_hand_checks_only_accept_what_pydantic_accepts():
+    from dialogkit.schema import DialogAct, DialogState
+    from dialogkit.validate.structure import _act_ok, _state_ok
+
+    act = {"act": "INFORM", "slot": "to", "values": ["成都", 2, 1.5, True], "canonical_values": ["cd"], "domain": "t"}
+    state = {"domain": "Trains_1", "active_intent": "Find", "slots": {"to": ["成都"], "n": 2, "ok": False},
+             "requested_slots": ["date"], "frames": {"Hotels_1": {"slots": {"x": "y"}, "active_intent": None}}}
+    assert _act_ok(act) and _state_ok(state) and _act_ok({"act": "BYE"})
+    rng = random.Random(7)
+    accepted = 0
+    for model, check, seed in ((DialogAct, _act_ok, act), (DialogState, _state_ok, state)):
+        for _ in range(3000):
+            d = _mutate(seed, rng) if rng.random() < 0.95 else rng.choice(VALUES)
+            if check(d):
+                accepted += 1
+                model.model_validate(d)  # raises if the hand check accepted something invalid
+    assert accepted > 500

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialogkit.errors import Issue
 from dialogkit.io import Raw, dumps
+from dialogkit.schema import Dialog, dump
 from dialogkit.validate.privacy import check_pii, redact_dialog
 from dialogkit.validate.quality import Signature, check_copy_loops, signature
 from dialogkit.validate.roles import check_roles
@@ -50,7 +52,8 @@ class Result(NamedTuple):
 class RecordChecker:
     """Checks records one by one; holds what is built once per process (schemas, tokenizer)."""
 
-    def __init__(self, config: ValidateConfig):
+    def __init__(self, config: ValidateConfig, signatures: bool = True):
+        """``signatures=False``: skip the duplicate signature (a caller checking one dialog alone)."""
         self.config = config
         self.schemas = SchemaCache()
         self.pii_cache: dict[str, Any] = {}
@@ -64,7 +67,7 @@ class RecordChecker:
         on = config.group_on
         self._roles, self._tools, self._pii = on("roles"), on("tools"), on("pii")
         self._loops = "COPY_LOOP" not in config.disabled
-        self._dedup = any(c not in config.disabled for c in ("DUPLICATE_EXACT", "DUPLICATE_NEAR"))
+        self._dedup = signatures and any(c not in config.disabled for c in ("DUPLICATE_EXACT", "DUPLICATE_NEAR"))
 
     def check(self, raw: Raw) -> Result:
         where = raw.where()
@@ -107,3 +110,37 @@ class RecordChecker:
 def issue_from(code: str, path: str | None, message: str, raw_line: int, file: str, rid: Any, warn: frozenset[str]) -> Issue:
     """An issue found by the parent (duplicates), located like the others."""
     return Issue(code, message, file, raw_line, rid, path, severity_of(code, warn))
+
+
+@lru_cache(maxsize=16)
+def _checker(config: ValidateConfig) -> RecordChecker:
+    # Built once per distinct config: compiled tool schemas and the PII cache are reused by
+    # every dialog (a generator checks thousands per second).
+    return RecordChecker(config, signatures=False)
+
+
+_DEFAULT = ValidateConfig()
+
+
+def validate_dialog(dialog: Dialog | dict[str, Any], config: ValidateConfig | None = None, *,
+                    file: str | None = None, line: int | None = None) -> list[Issue]:
+    """Every issue ``dialogkit validate`` reports for one dialog on its own.
+
+    The same rules and codes as :func:`validate_file` (structure, roles, tools, state, copy
+    loops, PII, length) with ``config``; duplicate rules (``DUPLICATE_*``, ``ID_DUPLICATE``)
+    compare dialogs with each other, so they are not run here. Warnings are included: filter on
+    ``issue.severity == "error"`` for a keep/reject decision.
+
+    Args:
+        dialog: a :class:`~dialogkit.schema.Dialog`, or its JSON form as a dict (checked as is,
+            so schema errors come back as issues instead of exceptions).
+        config: what to check (default: ``ValidateConfig()``, the CLI defaults).
+        file: file name to locate the issues with, if the dialog was read from one.
+        line: 1-based line of the dialog in ``file``.
+
+    Returns:
+        The issues, in the order the rules found them; empty when the dialog is clean.
+    """
+    data = dump(dialog) if isinstance(dialog, Dialog) else dialog
+    raw = Raw(file, line, data)  # type: ignore[arg-type]  # Issue accepts an unknown file
+    return _checker(config if config is not None else _DEFAULT).check(raw).issues

@@ -58,10 +58,11 @@ _TABLE: list[tuple[str, Severity, str, str]] = [
     ("TOOL_SCHEMA_INVALID", "error", "tools", "a declared tool's parameters are not a valid JSON Schema"),
     ("TOOL_ARGS_SCHEMA", "error", "tools", "call arguments violate the tool's parameters JSON Schema"),
     ("TOOL_CALL_ID_DUPLICATE", "error", "tools", "two calls in one dialog share an id"),
-    ("TOOL_CALL_UNANSWERED", "error", "tools", "a call with no tool result before the next user turn"),
+    ("TOOL_CALL_UNANSWERED", "error", "tools", "a call with no tool result before the next assistant or user message"),
     ("TOOL_RESULT_NO_ID", "error", "tools", "a tool result with an empty tool_call_id"),
     ("TOOL_RESULT_ORPHAN", "error", "tools", "a tool result whose tool_call_id no earlier call made"),
     ("TOOL_RESULT_NAME", "error", "tools", "a tool result named differently from the call it answers"),
+    ("TOOL_RESULT_DUPLICATE", "error", "tools", "a second tool result for a call that already has one"),
     # dialog state against a domain schema (--domain-schema)
     ("STATE_DOMAIN_UNKNOWN", "error", "state", "a state frame for a service/domain the schema does not have"),
     ("STATE_INTENT_UNKNOWN", "error", "state", "an active or goal intent the service does not have"),

@@ -41,10 +41,87 @@ def _sub_ok(model: Any, value: Any) -> bool:
     return True
 
 
+# Hand checks of the task-oriented parts (acts on every turn, a state on every reply in
+# generated data): they only accept the plain canonical shapes; pydantic decides the rest.
+_SCALARS = (str, int, float, bool)
+_ACT_KEYS = frozenset(("act", "slot", "values", "canonical_values", "domain"))
+_FRAME_KEYS = frozenset(("active_intent", "slots", "requested_slots"))
+_STATE_KEYS = _FRAME_KEYS | {"domain", "frames"}
+_EMPTY_DICT: dict[str, Any] = {}
+_EMPTY_LIST: list[Any] = []
+
+
+def _scalars_ok(values: Any) -> bool:
+    if type(values) is not list:
+        return False
+    for v in values:
+        if type(v) not in _SCALARS:
+            return False
+    return True
+
+
+def _act_ok(a: Any) -> bool:
+    # Plain loops, not all(<genexpr>): this runs for every act of every turn.
+    if type(a) is not dict or not a.keys() <= _ACT_KEYS:
+        return False
+    act = a.get("act")
+    if type(act) is not str or not act:
+        return False
+    for key in ("slot", "domain"):
+        v = a.get(key)
+        if v is not None and type(v) is not str:
+            return False
+    if "values" in a and not _scalars_ok(a["values"]):
+        return False
+    cv = a.get("canonical_values")
+    return cv is None or _scalars_ok(cv)
+
+
+def _frame_ok(f: Any, keys: frozenset[str] = _FRAME_KEYS) -> bool:
+    if type(f) is not dict or not f.keys() <= keys:
+        return False
+    intent = f.get("active_intent")
+    if intent is not None and type(intent) is not str:
+        return False
+    slots = f.get("slots", _EMPTY_DICT)
+    if type(slots) is not dict:
+        return False
+    for k, v in slots.items():
+        if type(k) is not str or (type(v) not in _SCALARS and not _scalars_ok(v)):
+            return False
+    req = f.get("requested_slots", _EMPTY_LIST)
+    if type(req) is not list:
+        return False
+    for r in req:
+        if type(r) is not str:
+            return False
+    return True
+
+
+def _state_ok(state: Any) -> bool:
+    if not _frame_ok(state, _STATE_KEYS):
+        return False
+    domain = state.get("domain")
+    if domain is not None and type(domain) is not str:
+        return False
+    frames = state.get("frames", _EMPTY_DICT)
+    if type(frames) is not dict:
+        return False
+    for k, f in frames.items():
+        if type(k) is not str or not _frame_ok(f):
+            return False
+    return True
+
+
 def _acts_ok(acts: Any) -> bool:
     if acts is None:
         return True
-    return type(acts) is list and all(_sub_ok(DialogAct, a) for a in acts)
+    if type(acts) is not list:
+        return False
+    for a in acts:
+        if not (_act_ok(a) or _sub_ok(DialogAct, a)):
+            return False
+    return True
 
 
 def _tools_ok(tools: Any) -> bool:
@@ -104,7 +181,7 @@ def _assistant_ok(m: dict[str, Any]) -> bool:
     if expected is not None and (type(expected) is not str or expected not in _EXPECTED):
         return False
     state = m.get("state")
-    if state is not None and not _sub_ok(DialogState, state):
+    if state is not None and not (_state_ok(state) or _sub_ok(DialogState, state)):
         return False
     return _acts_ok(m.get("acts"))
 

@@ -1,13 +1,16 @@
 """Tool-use rules: declared tools, argument schemas, and the call/result bookkeeping.
 
 Each distinct ``parameters`` schema is compiled once (cached by its canonical JSON). Simple
-schemas - an object of typed properties with ``required``/``enum``/``additionalProperties`` -
-get a Python check that can only *accept*; anything it does not accept, and every other
-schema, goes to ``jsonschema``, which gives the exact verdict and message.
+schemas - an object of typed properties with ``required``/``enum``/``additionalProperties``,
+numeric bounds, string lengths and patterns - get a Python check that can only *accept*;
+anything it does not accept, and every other schema, goes to ``jsonschema``, which gives the
+exact verdict and message.
 """
 
 from __future__ import annotations
 
+import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +28,42 @@ _SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
 }
 _SCHEMA_KEYS = frozenset(("type", "properties", "required", "additionalProperties", "description", "title", "$schema"))
-_PROP_KEYS = frozenset(("type", "enum", "description", "title", "default", "examples"))
+# "format" is an annotation: CompiledSchema's validator has no format checker, so it never fails.
+_PROP_KEYS = frozenset(("type", "enum", "description", "title", "default", "examples", "format",
+                        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern"))
+_BOUNDS = {"minimum": operator.ge, "maximum": operator.le,
+           "exclusiveMinimum": operator.gt, "exclusiveMaximum": operator.lt}
+_LENGTHS = {"minLength": operator.ge, "maxLength": operator.le}
+_NUMBER = (int, float)
+Check = Callable[[Any], bool]
+PropCheck = tuple[tuple[type, ...] | None, frozenset[str] | None, tuple[Check, ...]]
 
 
-def _prop_check(spec: Any) -> tuple[tuple[type, ...] | None, frozenset[str] | None] | None:
+def _constraints(spec: dict[str, Any]) -> tuple[Check, ...] | None:
+    """Value checks with jsonschema's exact semantics (each applies to its own type only)."""
+    out: list[Check] = []
+    for key, op in _BOUNDS.items():
+        if key in spec:
+            bound = spec[key]
+            if type(bound) not in _NUMBER:  # draft-04's boolean exclusiveMinimum: leave to jsonschema
+                return None
+            out.append(lambda v, b=bound, op=op: type(v) not in _NUMBER or op(v, b))
+    for key, op in _LENGTHS.items():
+        if key in spec:
+            n = spec[key]
+            if type(n) is not int:
+                return None
+            out.append(lambda v, n=n, op=op: type(v) is not str or op(len(v), n))
+    if "pattern" in spec:
+        try:
+            rx = re.compile(spec["pattern"])  # jsonschema uses re.search too
+        except (re.error, TypeError):
+            return None
+        out.append(lambda v, rx=rx: type(v) is not str or rx.search(v) is not None)
+    return tuple(out)
+
+
+def _prop_check(spec: Any) -> PropCheck | None:
     if type(spec) is not dict or not spec.keys() <= _PROP_KEYS:
         return None
     t = spec.get("type")
@@ -39,7 +74,10 @@ def _prop_check(spec: Any) -> tuple[tuple[type, ...] | None, frozenset[str] | No
     enum = spec.get("enum")
     if enum is not None and not (type(enum) is list and all(type(v) is str for v in enum)):
         return None
-    return types, (frozenset(enum) if enum is not None else None)
+    checks = _constraints(spec)
+    if checks is None:
+        return None
+    return types, (frozenset(enum) if enum is not None else None), checks
 
 
 def compile_fast(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
@@ -68,12 +106,15 @@ def compile_fast(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | N
                 if not extra:
                     return False
                 continue
-            types, enum = spec
+            types, enum, checks = spec
             # type() not isinstance(): bool is not an integer to JSON Schema.
             if types is not None and type(value) not in types:
                 return False
             if enum is not None and (type(value) is not str or value not in enum):
                 return False
+            for ok in checks:
+                if not ok(value):
+                    return False
         return True
 
     return check
@@ -155,31 +196,47 @@ def check_tools(dialog: dict[str, Any], schemas: SchemaCache, emit: Emit, roles:
         return
     calls: dict[str, tuple[int, int, str]] = {}
     pending: dict[str, tuple[int, int]] = {}
+    answered: set[str] = set()
     msgs = dialog["messages"]
     for i in range(len(msgs)):
-        if roles is not None and roles[i] not in "uct":
+        if roles is not None and roles[i] == "s":
             continue
         m = msgs[i]
         role = m["role"]
         if role == "assistant":
+            # Results follow their call directly (OpenAI's API and every chat template
+            # assume it): the model never speaks again before it has seen them.
+            if pending:
+                _unanswered(pending, f"before the next assistant message (messages[{i}])", emit)
             for j, call in enumerate(m.get("tool_calls") or ()):
+                answered.discard(call["id"])  # a reused id (reported) is answered afresh
                 _check_call(i, j, call, declared, calls, pending, emit)
         elif role == "tool":
-            cid = m["tool_call_id"]
-            if not cid:
-                emit(("TOOL_RESULT_NO_ID", f"messages[{i}].tool_call_id", "tool result without a tool_call_id"))
-            elif cid not in calls:
-                emit(("TOOL_RESULT_ORPHAN", f"messages[{i}].tool_call_id", f"no earlier call has id {cid!r}"))
-            else:
-                pending.pop(cid, None)
-                called = calls[cid][2]
-                if m["name"] and m["name"] != called:
-                    emit(("TOOL_RESULT_NAME", f"messages[{i}].name",
-                          f"result named {m['name']!r} answers call {cid!r} to {called!r}"))
+            _check_result(i, m, calls, pending, answered, emit)
         elif role == "user" and pending:
             _unanswered(pending, f"before the next user turn (messages[{i}])", emit)
     if pending:
         _unanswered(pending, "before the dialog ends", emit)
+
+
+def _check_result(i: int, m: dict[str, Any], calls: dict[str, tuple[int, int, str]],
+                  pending: dict[str, tuple[int, int]], answered: set[str], emit: Emit) -> None:
+    cid = m["tool_call_id"]
+    if not cid:
+        emit(("TOOL_RESULT_NO_ID", f"messages[{i}].tool_call_id", "tool result without a tool_call_id"))
+        return
+    if cid not in calls:
+        emit(("TOOL_RESULT_ORPHAN", f"messages[{i}].tool_call_id", f"no earlier call has id {cid!r}"))
+        return
+    if cid in answered:
+        emit(("TOOL_RESULT_DUPLICATE", f"messages[{i}].tool_call_id", f"call {cid!r} already has a result"))
+        return
+    answered.add(cid)
+    pending.pop(cid, None)  # a late result was already reported as TOOL_CALL_UNANSWERED
+    called = calls[cid][2]
+    if m["name"] and m["name"] != called:
+        emit(("TOOL_RESULT_NAME", f"messages[{i}].name",
+              f"result named {m['name']!r} answers call {cid!r} to {called!r}"))
 
 
 def _check_call(i: int, j: int, call: dict[str, Any], declared: dict[str, CompiledSchema | None],

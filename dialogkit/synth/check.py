@@ -21,10 +21,7 @@ from dialogkit.validate.tools import SchemaCache
 
 # PII rules only warn, and the scenarios' customers have (fake) e-mails and phone numbers:
 # scanning for them would cost time and reject nothing.
-# COPY_LOOP is off for now: the outline policy re-confirms a transaction verbatim when the user
-# amends a detail the confirmation does not mention (support: ~4% of dialogs), and validate
-# flags that. The fix belongs in the policy/NLG (acknowledge the change); then drop it here.
-SYNTH_CONFIG = ValidateConfig(disabled=resolve_codes(["pii", "COPY_LOOP"]))
+SYNTH_CONFIG = ValidateConfig(disabled=resolve_codes(["pii"]))
 _SCHEMAS = SchemaCache()
 # A dialog with one of these did not parse: the other rules did not run, and its texts cannot
 # be read reliably either.

@@ -123,8 +123,11 @@ class NLG:
         if not variants:
             raise InputError(f"no templates for language {self.lang!r}")
         text = self.render(variants[rng.randrange(len(variants))], values or {})
-        # English sentences start with a capital even when a value opens them ("italian food").
-        return text[:1].upper() + text[1:] if self.lang == "en" else text
+        # English sentences start with a capital even when a value opens them ("italian food"),
+        # but never change a value that is not a plain word (an e-mail, a booking code).
+        if self.lang == "en" and text[:1].islower() and text.split(" ", 1)[0].isalpha():
+            return text[:1].upper() + text[1:]
+        return text
 
     def act(self, rng: random.Random, act: str, values: dict[str, Any] | None = None) -> str:
         return self.pick(rng, self.generic[act], values)

@@ -295,7 +295,10 @@ def test_check_dialog_uses_validate_rules_and_rejects_only_errors():
     result = {"role": "tool", "tool_call_id": "c1", "name": "book", "content": {"ok": True}}
     # One user turn and an e-mail address: warnings for validate, fine for a synthesized dialog.
     assert check_dialog(_tool_dialog({"n": 2}, result)) == []
-    codes = lambda d: [(i.code, i.path) for i in check_dialog(d)]  # noqa: E731
+
+    def codes(d):
+        return [(i.code, i.path) for i in check_dialog(d)]
+
     assert codes(_tool_dialog({"n": "two"}, result)) == [("TOOL_ARGS_SCHEMA", "messages[2].tool_calls[0].arguments.n")]
     assert codes(_tool_dialog({"n": 2})) == [("TOOL_CALL_UNANSWERED", "messages[2].tool_calls[0]")]
     assert codes(_tool_dialog({"n": 2}, result, content=None)) == [("LAST_NOT_ASSISTANT", "messages[3]")]

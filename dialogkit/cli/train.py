@@ -23,6 +23,8 @@ Examples:
   dialogkit train sft --model tiny --data d.jsonl --output runs/sft --set prepare.max_length=1024 \\
       --set pack=true --set early_stopping_patience=3
   dialogkit train sft --output runs/sft --resume --set max_steps=1000
+  dialogkit train sft --init-from runs/v1 --data new.jsonl --output runs/v2 --replay 0.3 \\
+      --regularize kl --reg-strength 0.5 --freeze first:2
   accelerate launch --config_file configs/accelerate/ddp.yaml -m dialogkit train sft ...""",
     "dpo": """\b
 Examples:
@@ -90,11 +92,31 @@ def _options(method: str) -> Any:
         if method == "sft":
             opts.append(click.option("--from", "data_format", metavar="FORMAT",
                                      help="Input format of --data/--eval-data (any `convert --from` format)."))
+            opts += _continual_options()
         for opt in reversed(opts):
             f = opt(f)
         return f
 
     return deco
+
+
+def _continual_options() -> list[Any]:
+    return [
+        click.option("--init-from", "init_from", metavar="RUN",
+                     help="Continue a previous run's model (adapter or full; RUN/final/merged too). "
+                          "Inherits its adapter, LoRA and prepare settings; writes RUN2/forgetting.json."),
+        click.option("--replay", "replay", type=float, metavar="FRACTION",
+                     help="Share of the training mix drawn from earlier runs' training dialogs (0 <= f < 1)."),
+        click.option("--replay-from", "replay_from", multiple=True, metavar="RUN",
+                     help="Runs to replay from (repeatable; default: every run of the --init-from lineage)."),
+        click.option("--regularize", type=click.Choice(["none", "kl", "l2sp"]),
+                     help="Stay close to the previous model: kl (to its outputs on the trained tokens) or "
+                          "l2sp (to its weights)."),
+        click.option("--reg-strength", "reg_strength", type=float, metavar="X",
+                     help="Weight of the regularizer (default 1.0 for kl, 0.1 for l2sp)."),
+        click.option("--freeze", "freeze", multiple=True, metavar="PATTERN|first:N",
+                     help="Freeze parameters by name glob (e.g. '*embed_tokens*') or the first N blocks; repeatable."),
+    ]
 
 
 def _print_issues(issues: list[Issue], run: Path) -> None:
@@ -122,6 +144,14 @@ def _print_summary(summary: dict[str, Any], run: Path) -> None:
     if "merged" in summary["final"]:
         click.echo(f"merged model: {summary['final']['merged']}")
     click.echo(f"metrics: {run / 'metrics.jsonl'}")
+    forgetting = summary.get("forgetting")
+    if forgetting:
+        def loss(role: str) -> str:
+            b, a = forgetting.get(f"{role}_loss_before"), forgetting.get(f"{role}_loss_after")
+            return "-" if b is None or a is None else f"{b:.4f} -> {a:.4f}"
+
+        click.echo(f"forgetting: loss on earlier runs' data {loss('earlier')}, on the new data {loss('new')}")
+        click.echo(f"forgetting report: {forgetting['json']} ({Path(forgetting['html']).name})")
 
 
 def run_method(method: str, **opts: Any) -> None:
@@ -134,8 +164,21 @@ def run_method(method: str, **opts: Any) -> None:
     if opts["resume"] and not opts["config"] and (run / "config.yaml").is_file():
         base = read_yaml(run / "config.yaml")
     cli = {"model": opts["model"], "data": opts["data"], "eval_data": opts["eval_data"],
-           "adapter": opts["adapter"], "data_format": opts.get("data_format")}
-    cfg = load_config(method, yaml_path=opts["config"], base=base, sets=parse_sets(opts["sets"]), cli=cli)
+           "adapter": opts["adapter"], "data_format": opts.get("data_format"), **_continual_cli(opts)}
+    sets = parse_sets(opts["sets"])
+    cfg = load_config(method, yaml_path=opts["config"], base=base, sets=sets, cli=cli)
+    if cfg.init_from and base is None:
+        # An increment starts from its parent's adapter/LoRA/prepare settings; anything given wins.
+        from dialogkit.train.continual.increment import check, inherited_config
+
+        check(cfg)
+        cfg = load_config(method, yaml_path=opts["config"], base=inherited_config(cfg.init_from), sets=sets, cli=cli)
+    if cfg.init_from and not cfg.model:
+        cfg.model = cfg.init_from
+    if method == "sft":
+        from dialogkit.train.continual.increment import check_output
+
+        check_output(cfg, run)
     _check_inputs(cfg)
     ckpt = prepare_run_dir(run, resume=opts["resume"], overwrite=opts["overwrite"])
     if method == "sft":
@@ -155,6 +198,14 @@ def run_method(method: str, **opts: Any) -> None:
         _print_issues(result.issues, run)
     if any(i.severity == "error" for i in result.issues):
         sys.exit(1)
+
+
+def _continual_cli(opts: dict[str, Any]) -> dict[str, Any]:
+    """The continual options given on the command line (absent ones leave config values alone)."""
+    out = {k: opts.get(k) for k in ("init_from", "replay", "regularize", "reg_strength")}
+    for k in ("replay_from", "freeze"):
+        out[k] = list(opts[k]) if opts.get(k) else None
+    return out
 
 
 def _check_inputs(cfg: Any) -> None:

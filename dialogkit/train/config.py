@@ -62,8 +62,29 @@ class TrainConfig(BaseModel):
     early_stopping_threshold: float = 0.0
     merge: bool = Field(default=False, description="also save a merged full model in RUN/final/merged")
 
+    # Continual learning (train sft only; see dialogkit.train.continual and docs/continual.md).
+    init_from: str | None = Field(default=None, description="previous run to continue (its final/ or final/merged)")
+    replay: float = Field(default=0.0, ge=0.0, lt=1.0,
+                          description="share of the training mix drawn from earlier runs' training data")
+    replay_from: list[str] | None = Field(default=None, description="runs to replay from (default: the lineage)")
+    regularize: Literal["none", "kl", "l2sp"] = "none"
+    reg_strength: float | None = Field(default=None, ge=0.0, description="default: 1.0 for kl, 0.1 for l2sp")
+    freeze: list[str] = Field(default_factory=list, description="parameter-name globs, or first:N blocks")
+    forgetting: bool = Field(default=True, description="write forgetting.json/.html for an --init-from run")
+    forgetting_max_dialogs: int = Field(default=200, gt=0, description="dev dialogs evaluated per data set")
+    forgetting_suite: str | None = Field(default="auto",
+                                         description="scorer suite for generated turns: auto, none, or a suite")
+    forgetting_generate_dialogs: int = Field(default=16, ge=0,
+                                             description="dev dialogs per set to generate and score (0: none)")
+
     prepare: dict[str, Any] = Field(default_factory=dict, description="dialogkit.prepare.PrepareConfig fields")
     training: dict[str, Any] = Field(default_factory=dict, description="TRL / TrainingArguments fields by name")
+
+    @field_validator("freeze", "replay_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # ``--set freeze=first:2`` gives one string; YAML and repeated CLI options give a list.
+        return [value] if isinstance(value, str) else value
 
     @field_validator("training")
     @classmethod

@@ -185,11 +185,6 @@ def test_suite_errors(tmp_path, run_cli):
     assert res.exit_code == 2 and "task_oriented" in res.output
 
 
-def test_model_option_is_not_built_yet(run_cli, tmp_path):
-    res = run_cli("score", "dialogs", "--model", "openai:gpt-4o", "--ref", REF, "--out", tmp_path / "r.json")
-    assert res.exit_code == 2 and "not built yet" in res.output
-
-
 def test_never_overwrites_an_input(run_cli, tmp_path):
     pred = tmp_path / "pred.jsonl"
     pred.write_text(PRED.read_text())

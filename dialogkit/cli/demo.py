@@ -52,7 +52,7 @@ def demo(out, model, base_url, endpoint_model, fast, stages, from_stage, force, 
 
     \b
     Examples:
-      dialogkit demo --out demo                         # tiny model, CPU, under 10 minutes
+      dialogkit demo --out demo                         # tiny model, CPU, about 10 minutes
       dialogkit demo --out demo-fast --fast             # about a minute
       dialogkit demo --out demo --from-stage dpo --set-dpo beta=0.2
       dialogkit demo --out demo --stages score,report --force

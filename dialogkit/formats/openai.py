@@ -166,15 +166,20 @@ def _message_to_openai(msg: Any, keep_extras: bool, lost: set[str]) -> dict[str,
             ]
         if msg.reasoning is not None:
             d["reasoning_content"] = msg.reasoning
+    carry_extras(msg, d, keep_extras, lost)
+    return d
+
+
+def carry_extras(msg: Any, entry: dict[str, Any], keep_extras: bool, lost: set[str]) -> None:
+    """Copy dialogkit-only message fields (state, acts, train …) into ``entry``, or note them as lost."""
     for key in EXTRA_MESSAGE_FIELDS:
         value = getattr(msg, key, None)
         if value is None:
             continue
         if keep_extras:
-            d[key] = value if isinstance(value, (bool, str)) else dump_value(value)
+            entry[key] = value if isinstance(value, (bool, str)) else dump_value(value)
         else:
             lost.add(key)
-    return d
 
 
 def dump_value(value: Any) -> Any:

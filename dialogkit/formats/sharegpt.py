@@ -29,7 +29,7 @@ from dialogkit.formats._common import (
     result_to_text,
 )
 from dialogkit.formats._dataset_info import Mapping, load_mapping
-from dialogkit.formats.openai import EXTRA_MESSAGE_FIELDS, dump_value, parse_tools
+from dialogkit.formats.openai import EXTRA_MESSAGE_FIELDS, carry_extras, parse_tools
 from dialogkit.io import Raw, dumps
 from dialogkit.schema import Dialog, dump
 
@@ -223,14 +223,7 @@ def dialog_to_record(dialog: Dialog, mp: Mapping, keep_extras: bool = False) -> 
 def _carry(msg: Any, entry: dict[str, Any], keep_extras: bool, lost: set[str]) -> None:
     if getattr(msg, "reasoning", None) is not None:
         lost.add("reasoning")
-    for key in EXTRA_MESSAGE_FIELDS:
-        value = getattr(msg, key, None)
-        if value is None:
-            continue
-        if keep_extras:
-            entry[key] = value if isinstance(value, (bool, str)) else dump_value(value)
-        else:
-            lost.add(key)
+    carry_extras(msg, entry, keep_extras, lost)
 
 
 class ShareGPTConverter:

@@ -75,8 +75,9 @@ def test_same_seed_same_bytes_and_resume_extends(run_cli, server, tmp_path):
     res = selfplay(run_cli, server, b, 5)  # same command, larger N: the first 3 are kept
     assert res.exit_code == 0 and "3 dialogs reused" in res.stderr
     assert a.read_bytes() == b.read_bytes()
-    # finished dialogs cost nothing: only the two new dialogs' requests were sent
-    assert 0 < sum(server.received.values()) < 25
+    # finished dialogs cost nothing: at most the two new dialogs' requests were sent (fewer, or
+    # none, when the first run's speculative dialogs already journaled their answers)
+    assert sum(server.received.values()) < 25
     server.reset_counts()
     res = selfplay(run_cli, server, b, 5)  # nothing left to do
     assert res.exit_code == 0 and sum(server.received.values()) == 0 and a.read_bytes() == b.read_bytes()

@@ -77,18 +77,21 @@ class _Progress:
 @click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute at most.")
 @click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute at most.")
 @click.option("--api-key-env", metavar="VAR", help="Environment variable holding the API key (default OPENAI_API_KEY).")
+@click.option("--workers", type=click.IntRange(min=1), help="outline: processes making dialogs (default 1); the output "
+              "bytes are the same for any number.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def synth(scenario: str | None, mode: str, n: int | None, seed: int, out: Path, inputs: tuple[Path, ...],
           lang: str | None, ops: str | None, keep_originals: bool, sets: tuple[str, ...], quiet: bool,
           base_url: str | None = None, model: str | None = None, user_model: str | None = None,
           concurrency: int | None = None, rpm: float | None = None, tpm: float | None = None,
-          api_key_env: str | None = None) -> None:
+          api_key_env: str | None = None, workers: int | None = None) -> None:
     """Synthesize task-oriented dialogs with states, acts, goals and real tool calls.
 
     \b
     Examples:
       dialogkit synth --scenario zh_travel --mode outline --n 200 --seed 0 --out zh.jsonl
       dialogkit synth --scenario generators/support.yaml --lang en --n 1000 --out support.jsonl
+      dialogkit synth --scenario en_restaurant_hotel --n 100000 --workers 4 --out en.jsonl
       dialogkit synth --mode augment --in zh.jsonl --ops paraphrase,typo,refusal --out zh.aug.jsonl
       dialogkit synth --scenario support --mode selfplay --n 100 --base-url http://localhost:8000/v1 \\
           --model Qwen/Qwen3-8B --concurrency 16 --out sp.jsonl
@@ -104,6 +107,8 @@ def synth(scenario: str | None, mode: str, n: int | None, seed: int, out: Path, 
     from dialogkit.synth import SynthJob, run
 
     options = _parse_sets(sets)
+    if workers is not None:
+        options["workers"] = workers
     llm = {"base_url": base_url, "model": model, "user_model": user_model, "concurrency": concurrency,
            "rpm": rpm, "tpm": tpm, "api_key_env": api_key_env}
     options.update({k: v for k, v in llm.items() if v is not None})

@@ -23,6 +23,8 @@ endpoint through the ``openai`` SDK (its own retries off), or an in-process
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import random
 import re
@@ -209,6 +211,40 @@ def message_of(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 Check = Callable[[str, list[dict[str, Any]]], str | None]
 
 
+class PriorityGate:
+    """A semaphore whose waiters get a slot lowest ``priority`` first (FIFO among equals).
+
+    Self-play passes the dialog index, so the dialogs the run needs first are never slowed by
+    ones started later to keep the slots busy (see :class:`~dialogkit.synth.journal.OrderedRunner`).
+    """
+
+    def __init__(self, slots: int):
+        self.free = slots
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, priority: float = 0.0) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._seq), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # the slot was handed over just as this waiter was cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            fut = heapq.heappop(self._waiters)[2]
+            if not fut.done():  # cancelled waiters are skipped here, not searched for
+                fut.set_result(None)
+                return
+        self.free += 1
+
+
 class ChatClient:
     """Shared by all dialogs of a run; see the module docstring for the guarantees."""
 
@@ -217,18 +253,19 @@ class ChatClient:
         self.journal = journal
         self.cfg = config or ClientConfig()
         self.stats = ClientStats()
-        self.sem = asyncio.Semaphore(self.cfg.concurrency)
+        self.gate = PriorityGate(self.cfg.concurrency)
         self.rpm = Bucket(self.cfg.rpm) if self.cfg.rpm else None
         self.tpm = Bucket(self.cfg.tpm) if self.cfg.tpm else None
         self.pause_until = 0.0
         self.rng = random.Random(self.cfg.jitter_seed)
 
     async def complete(self, payload: dict[str, Any], meta: dict[str, Any] | None = None,
-                       check: Check | None = None) -> Completion:
+                       check: Check | None = None, priority: float = 0.0) -> Completion:
         """A usable answer to ``payload`` (from the journal when it has one).
 
         ``check(content, tool_calls)`` returns why an answer is unusable (or None); the request
-        is then asked again with ``seed`` bumped, up to ``max_invalid`` times.
+        is then asked again with ``seed`` bumped, up to ``max_invalid`` times. When requests
+        wait for a slot, the lowest ``priority`` goes first.
 
         Raises:
             RequestFailed: retries spent; the journal has a ``fail`` record with the code.
@@ -243,7 +280,7 @@ class ChatClient:
                 self.stats.cached += 1
                 body = hit["body"]
             else:
-                body = await self._fetch(p, key, meta or {})
+                body = await self._fetch(p, key, meta or {}, priority)
             try:
                 content, calls = message_of(body)
                 why = check(content, calls) if check is not None else None
@@ -293,12 +330,16 @@ class ChatClient:
         d = min(self.cfg.backoff_max, self.cfg.backoff_base * 2 ** attempt)
         return d * (0.5 + self.rng.random())
 
-    async def _fetch(self, payload: dict[str, Any], key: str, meta: dict[str, Any]) -> dict[str, Any]:
+    async def _fetch(self, payload: dict[str, Any], key: str, meta: dict[str, Any],
+                     priority: float = 0.0) -> dict[str, Any]:
         attempt = malformed = 0
         est = estimate_tokens(payload)
         while True:
-            await self._admit(est)
-            async with self.sem:
+            # Slot first, then the rate budget: when a limit binds, the waiting order (priority)
+            # decides who gets the budget too. Backoff sleeps below never hold a slot.
+            await self.gate.acquire(priority)
+            try:
+                await self._admit(est)
                 self.journal.log.append({"t": "req", "key": key, "attempt": attempt + malformed,
                                          "ts": round(time.time(), 3), **meta_of(meta)}, sync=False)
                 self.stats.sent += 1
@@ -313,6 +354,8 @@ class ChatClient:
                 finally:
                     self.stats.in_flight -= 1
                 latency = time.perf_counter() - t0
+            finally:
+                self.gate.release()
             if err is None:
                 try:
                     body = parse_body(raw)

@@ -51,9 +51,26 @@ class Deduper:
         self.skeleton = skeleton
         self._keys: set[str] = set()
 
-    def seen(self, d: dict[str, Any]) -> bool:
-        keys = [text_key(d)] + ([skeleton_key(d)] if self.skeleton else [])
-        if any(k in self._keys for k in keys):
-            return True
+    def keys(self, d: dict[str, Any]) -> tuple[str, ...]:
+        """The keys ``seen`` compares (computable in another process: plain strings)."""
+        return (text_key(d), skeleton_key(d)) if self.skeleton else (text_key(d),)
+
+    def has(self, keys: tuple[str, ...]) -> bool:
+        return any(k in self._keys for k in keys)
+
+    def add(self, keys: tuple[str, ...]) -> None:
         self._keys.update(keys)
+
+    def seen(self, d: dict[str, Any]) -> bool:
+        if self.skeleton:
+            # Most template near-duplicates share the skeleton: the text key is then not needed.
+            first = skeleton_key(d)
+            if first in self._keys:
+                return True
+            keys: tuple[str, ...] = (first, text_key(d))
+        else:
+            keys = self.keys(d)
+        if self.has(keys):
+            return True
+        self.add(keys)
         return False

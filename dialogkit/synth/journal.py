@@ -237,11 +237,20 @@ class OrderedRunner:
     same output. Items already in the live output or marked failed in the journal are decided
     without running; an item marked ok but missing from the output is run again, which only
     reads the journal.
+
+    ``extra``: start up to this many items beyond those expected to be needed. Near the end of
+    a run they replace dropped items before the drops are known, so the last dialogs do not run
+    alone one after another (a long tail of idle request slots); the price is the requests of
+    extra items still running, or finished, when the target is met (cancelled; their answers
+    stay in the journal for a later, larger run). Worth it only when the requests of lower
+    indexes are served first (``ChatClient.complete(priority=index)``), so extra items only use
+    slots nobody else is waiting for.
     """
 
     def __init__(self, journal: Journal, live: LiveOutput, slots: int, target: int | None, limit: int,
-                 retry_failed: bool = False, first: int = 0):
+                 retry_failed: bool = False, first: int = 0, extra: int = 0):
         self.journal = journal
+        self.extra = extra
         self.live = live
         self.slots = slots
         self.target = target
@@ -290,7 +299,7 @@ class OrderedRunner:
             decided = len(self.accepted) + len(self.dropped)
             rate = len(self.accepted) / decided if decided >= 8 else 1.0
             expected = len(self.accepted) + waiting_ok + len(running) * max(rate, 0.1)
-            return self.target is None or expected < self.target
+            return self.target is None or expected < self.target + self.extra
 
         try:
             while not enough() and (frontier < end):

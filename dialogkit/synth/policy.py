@@ -235,8 +235,8 @@ class Policy:
         text = self._pick(intent.inform[self.nlg.lang], values)
         tool = self.sc.tools[intent.tool or ""]
         acts = [act("NOTIFY_SUCCESS")] if tool.transactional else []
-        acts += [act("INFORM", k, [v]) for k, v in res.items() if isinstance(v, (str, int, float)) and k in
-                 _template_fields(intent.inform[self.nlg.lang])]
+        said = _template_fields(intent.inform[self.nlg.lang])
+        acts += [act("INFORM", k, [v]) for k, v in res.items() if isinstance(v, (str, int, float)) and k in said]
         text, acts = self._maybe_more(text, acts)
         self.say(text, "inform", acts, evidence=list(self.evidence))
         self.done = True

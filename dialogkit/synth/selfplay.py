@@ -25,6 +25,8 @@ import random
 import time
 from typing import Any
 
+from pydantic import Field
+
 from dialogkit import __version__
 from dialogkit.errors import Issue, UsageError
 from dialogkit.synth import GENERATOR_VERSION, SynthJob, SynthReport
@@ -48,6 +50,13 @@ class SelfPlayOptions(LLMOptions):
     max_tool_rounds: int = 4
     keep: str = "success"  # success | valid
     user_temperature: float | None = None
+    # Dialogs started beyond those expected to be needed, so the end of a run keeps its request
+    # slots busy (OrderedRunner's ``extra``). None: concurrency // 4 (at least 2); 0: only those
+    # the acceptance rate so far says are needed (fewest requests spent on unkept dialogs).
+    speculate: int | None = Field(None, ge=0)
+
+    def extra_dialogs(self) -> int:
+        return self.speculate if self.speculate is not None else max(2, self.concurrency // 4)
 
     def run_config(self) -> dict[str, Any]:
         return {**super().run_config(), "max_turns": self.max_turns, "max_tool_rounds": self.max_tool_rounds,
@@ -127,7 +136,8 @@ class SelfPlay:
         client = self.llm.client(role)
         check = self._assistant_check if role == "assistant" else self._user_check
         meta = {"item": self.dialog_id(index), "role": role, "turn": turn}
-        out = await client.complete(self._payload(role, messages, index, turn, rnd), meta, check)
+        # Lower index first: the dialogs the run needs soonest never wait behind later ones.
+        out = await client.complete(self._payload(role, messages, index, turn, rnd), meta, check, priority=index)
         count["requests"] += 1 + out.sample
         count["resampled"] += out.sample
         if out.fingerprint:
@@ -305,7 +315,8 @@ async def _run(job: SynthJob, opts: SelfPlayOptions, gen: OutlineGenerator, conf
     async with LLMRun(job, opts, config, inputs) as llm:
         sp = SelfPlay(gen, opts, llm)
         limit = opts.max_attempts if opts.max_attempts is not None else job.n * 4 + 20
-        runner = OrderedRunner(llm.journal, llm.live, llm.slots(), job.n, limit, opts.retry_failed, first=1)
+        runner = OrderedRunner(llm.journal, llm.live, llm.slots(), job.n, limit, opts.retry_failed, first=1,
+                               extra=opts.extra_dialogs())
         dedup = Deduper(skeleton=False)
 
         def accept(res: ItemResult) -> ItemResult:

@@ -7,15 +7,16 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialogkit.errors import Issue
+from dialogkit.errors import Issue, RecordError
 from dialogkit.io import Raw, dumps
+from dialogkit.records import parse_dialog, record_id
 from dialogkit.schema import Dialog, dump
 from dialogkit.validate.privacy import check_pii, redact_dialog
 from dialogkit.validate.quality import Signature, check_copy_loops, signature
 from dialogkit.validate.roles import check_roles
 from dialogkit.validate.rules import all_rules, severity_of
 from dialogkit.validate.state import check_state, load_domain_schema
-from dialogkit.validate.structure import check_structure
+from dialogkit.validate.structure import check_structure, scan, view_of
 from dialogkit.validate.tools import SchemaCache, check_tools
 
 
@@ -39,7 +40,7 @@ class ValidateConfig(BaseModel):
 
 
 class Result(NamedTuple):
-    """One record's verdict from a worker: compact, so it pickles cheaply."""
+    """One record's verdict: what :meth:`RecordChecker.check` returns."""
 
     line: int
     id: str | None
@@ -49,12 +50,42 @@ class Result(NamedTuple):
     is_object: bool = True  # decoded to a JSON object (what --redact can copy)
 
 
+# A rule's finding before it becomes an Issue: (code, message, path, severity). Building an
+# Issue (a frozen dataclass) costs more than most rules, so a file run keeps findings in this
+# form and makes Issues only for what is printed or written; records that failed to parse
+# carry their Issues as they are (their file, line and id can differ from the record's).
+Finding = tuple[str, str, str | None, str]
+# (line, id, findings or Issues, signature, redacted copy, is a JSON object, file): plain
+# tuples, so they pickle cheaply across processes.
+Packed = tuple[int, str | None, list[Any], Signature | None, bytes | None, bool, str]
+
+
+def to_issue(f: Finding | Issue, file: str, line: int, rid: str | None) -> Issue:
+    """The located Issue of a finding (an Issue is returned as it is)."""
+    if type(f) is Issue:
+        return f  # type: ignore[return-value]
+    code, message, path, severity = f
+    return Issue(code, message, file, line, rid, path, severity)  # type: ignore[arg-type]
+
+
+def unpack(p: Packed) -> Result:
+    """A packed verdict as a :class:`Result` with located Issues."""
+    line, rid, found, sig, redacted, is_object, file = p
+    return Result(line, rid, [to_issue(f, file, line, rid) for f in found], sig, redacted, is_object)
+
+
 class RecordChecker:
     """Checks records one by one; holds what is built once per process (schemas, tokenizer)."""
 
-    def __init__(self, config: ValidateConfig, signatures: bool = True):
-        """``signatures=False``: skip the duplicate signature (a caller checking one dialog alone)."""
+    def __init__(self, config: ValidateConfig, signatures: bool = True, fast: bool = True):
+        """``signatures=False``: skip the duplicate signature (a caller checking one dialog alone).
+
+        ``fast=False`` takes the reference path for every record: pydantic decides the
+        structure and builds the view, and the rules run without their shortcuts and caches.
+        It gives exactly the same verdicts, several times slower (tests compare the two).
+        """
         self.config = config
+        self.fast = fast
         self.schemas = SchemaCache()
         self.pii_cache: dict[str, Any] = {}
         self.domain = load_domain_schema(config.domain_schema) if config.domain_schema else None
@@ -67,27 +98,41 @@ class RecordChecker:
         on = config.group_on
         self._roles, self._tools, self._pii = on("roles"), on("tools"), on("pii")
         self._loops = "COPY_LOOP" not in config.disabled
+        self._by_roles: dict[str, list[tuple[str, str | None, str]]] = {}
         self._dedup = signatures and any(c not in config.disabled for c in ("DUPLICATE_EXACT", "DUPLICATE_NEAR"))
 
     def check(self, raw: Raw) -> Result:
-        where = raw.where()
-        if raw.issue is not None:
-            return Result(raw.line, None, [raw.issue.located(**where)], None, None, False)
-        dialog, view, issues = check_structure(raw.data, where)
-        if dialog is None or view is None:
-            redacted = None
-            if self.config.redact and isinstance(raw.data, dict):
-                # Invalid records are copied too: redact whatever strings their messages hold.
-                copy = redact_dialog(raw.data)
-                redacted = dumps(copy) if copy != raw.data else None
-            return Result(raw.line, where["record_id"], issues, None, redacted, isinstance(raw.data, dict))
+        """Every issue of one record (duplicates aside), with its signature and redacted copy."""
+        return unpack(self.check_data(raw.file, raw.line, raw.data, raw.issue))
+
+    def check_data(self, file: str, line: int, data: Any, issue: Issue | None = None) -> Packed:
+        """:meth:`check` in packed form: ``data`` is the decoded record, ``issue`` why it could not be."""
+        if issue is not None:
+            return (line, None, [issue.located(file=file, line=line, record_id=record_id(data))], None, None, False, file)
+        if not self.fast:
+            return self._reference(file, line, data)
+        view = scan(data)
+        if view is not None:
+            dialog, rid = data, data["id"]  # scan accepts only a non-empty string id
+        else:
+            rid = record_id(data)
+            dialog, view, issues = check_structure(data, {"file": file, "line": line, "record_id": rid})
+            if dialog is None or view is None:
+                return self._invalid(file, line, rid, data, issues)
         found: list[tuple[str, str | None, str]] = []
         emit = found.append
         cfg = self.config
         if self._roles:
-            check_roles(view, emit, cfg.min_turns)
+            # The role rules read the role string only, and files repeat a few shapes.
+            by_roles = self._by_roles.get(view.roles)
+            if by_roles is None:
+                if len(self._by_roles) > 4096:
+                    self._by_roles.clear()
+                by_roles = self._by_roles[view.roles] = []
+                check_roles(view, by_roles.append, cfg.min_turns)
+            found.extend(by_roles)
         if self._tools and (dialog.get("tools") or "c" in view.roles or "t" in view.roles):
-            check_tools(dialog, self.schemas, emit, view.roles)
+            check_tools(dialog, self.schemas, emit, view.roles, view.tools_key)
         if self._loops:
             check_copy_loops(view, emit)
         if self.domain is not None:
@@ -95,21 +140,48 @@ class RecordChecker:
         has_pii = check_pii(view, emit, self.pii_cache) if self._pii or cfg.redact else False
         if self.length is not None:
             self.length.check(dialog, emit)
-        disabled, severity = cfg.disabled, self._severity
-        rid = where["record_id"]
-        issues = [
-            Issue(code, msg, raw.file, raw.line, rid, path, severity.get(code, "error"))
-            for code, path, msg in found
-            if code not in disabled
-        ]
-        redacted = dumps(redact_dialog(raw.data)) if has_pii and cfg.redact else None
+        if found:
+            disabled, severity = cfg.disabled, self._severity
+            findings = [(code, msg, path, severity.get(code, "error")) for code, path, msg in found if code not in disabled]
+        else:
+            findings = found  # type: ignore[assignment]
+        redacted = dumps(redact_dialog(data)) if has_pii and cfg.redact else None
         sig = signature(view) if self._dedup else None
-        return Result(raw.line, where["record_id"], issues, sig, redacted)
+        return (line, rid, findings, sig, redacted, True, file)
 
+    def _reference(self, file: str, line: int, data: Any) -> Packed:
+        """:meth:`check_data` the slow, plain way (``fast=False``)."""
+        rid = record_id(data)
+        try:
+            model = parse_dialog(data, file=file, line=line, record_id=rid)
+        except RecordError as e:
+            return self._invalid(file, line, rid, data, e.issues)
+        dialog, view = dump(model), view_of(model)
+        found: list[tuple[str, str | None, str]] = []
+        emit = found.append
+        cfg = self.config
+        if self._roles:
+            check_roles(view, emit, cfg.min_turns)
+        if self._tools:
+            check_tools(dialog, SchemaCache(), emit)
+        if self._loops:
+            check_copy_loops(view, emit, prefilter=False)
+        if self.domain is not None:
+            check_state(dialog, self.domain, emit)
+        has_pii = check_pii(view, emit, None, rendered={}) if self._pii or cfg.redact else False
+        if self.length is not None:
+            self.length.check(dialog, emit)
+        findings = [(code, msg, path, self._severity.get(code, "error")) for code, path, msg in found if code not in cfg.disabled]
+        redacted = dumps(redact_dialog(data)) if has_pii and cfg.redact else None
+        return (line, rid, findings, signature(view) if self._dedup else None, redacted, True, file)
 
-def issue_from(code: str, path: str | None, message: str, raw_line: int, file: str, rid: Any, warn: frozenset[str]) -> Issue:
-    """An issue found by the parent (duplicates), located like the others."""
-    return Issue(code, message, file, raw_line, rid, path, severity_of(code, warn))
+    def _invalid(self, file: str, line: int, rid: str | None, data: Any, issues: list[Issue]) -> Packed:
+        redacted = None
+        if self.config.redact and isinstance(data, dict):
+            # Invalid records are copied too: redact whatever strings their messages hold.
+            copy = redact_dialog(data)
+            redacted = dumps(copy) if copy != data else None
+        return (line, rid, list(issues), None, redacted, isinstance(data, dict), file)
 
 
 @lru_cache(maxsize=16)

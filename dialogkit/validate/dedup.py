@@ -16,7 +16,7 @@ from dialogkit.validate.quality import SKETCH_SIZE, Signature, sketch_jaccard
 class IntMap:
     """A 64-bit int -> 32-bit int hash map with linear probing; ``0`` marks an empty slot."""
 
-    def __init__(self, capacity: int = 1 << 12):
+    def __init__(self, capacity: int = 1 << 16):
         self._keys = array("q", bytes(8 * capacity))
         self._vals = array("i", bytes(4 * capacity))
         self._mask = capacity - 1
@@ -27,28 +27,36 @@ class IntMap:
 
     def setdefault(self, key: int, value: int) -> int | None:
         """The value stored for ``key``; if there is none, store ``value`` and return None."""
-        key = key or 1
+        if not key:
+            key = 1
         keys, mask = self._keys, self._mask
         i = key & mask
-        while True:
-            k = keys[i]
+        k = keys[i]
+        while k:
             if k == key:
                 return self._vals[i]
-            if k == 0:
-                keys[i] = key
-                self._vals[i] = value
-                self._n += 1
-                if 4 * self._n > 3 * mask:  # load factor 3/4
-                    self._grow()
-                return None
             i = (i + 1) & mask
+            k = keys[i]
+        keys[i] = key
+        self._vals[i] = value
+        self._n += 1
+        if 4 * self._n > 3 * mask:  # load factor 3/4
+            self._grow()
+        return None
 
     def _grow(self) -> None:
         old_keys, old_vals = self._keys, self._vals
-        self.__init__(2 * (self._mask + 1))  # type: ignore[misc]
+        capacity = 2 * (self._mask + 1)
+        keys, vals = array("q", bytes(8 * capacity)), array("i", bytes(4 * capacity))
+        mask = capacity - 1
         for k, v in zip(old_keys, old_vals):
-            if k:
-                self.setdefault(k, v)
+            if k:  # re-insert in place: no key is there twice, so only empty slots are looked for
+                i = k & mask
+                while keys[i]:
+                    i = (i + 1) & mask
+                keys[i] = k
+                vals[i] = v
+        self._keys, self._vals, self._mask = keys, vals, mask
 
 
 class DedupIndex:
@@ -65,39 +73,54 @@ class DedupIndex:
         self._sizes = array("B")
         self._nset = array("H")
 
-    def check(self, line: int, record_id: str | None, sig: Signature) -> list[tuple[str, str | None, str]]:
-        """``(code, path, message)`` for this dialog against every earlier one; then remember it."""
+    def check(self, line: int, record_id: str | None, sig: Signature | tuple) -> list[tuple[str, str | None, str]]:
+        """``(code, path, message)`` for this dialog against every earlier one; then remember it.
+
+        ``sig`` may be a :class:`Signature` or the plain tuple of its fields (what workers send).
+        """
+        exact, keys, sketch, size = sig
         out: list[tuple[str, str | None, str]] = []
         if self.do_ids and record_id is not None:
             first = self._ids.setdefault(hash(record_id), line)
             if first is not None:
                 out.append(("ID_DUPLICATE", "id", f"id {record_id!r} is already used by line {first}"))
         if self.do_exact:
-            first = self._exact.setdefault(sig.exact, line)
+            first = self._exact.setdefault(exact, line)
             if first is not None:
                 out.append(("DUPLICATE_EXACT", None, f"same messages as line {first}"))
                 return out
-        if self.do_near and sig.keys:
-            ordinal = len(self._lines)
-            self._lines.append(line)
-            self._sizes.append(len(sig.sketch))
-            self._nset.append(min(sig.size, 65535))
-            self._sketch.extend(sig.sketch + (0,) * (SKETCH_SIZE - len(sig.sketch)))
-            tried: set[int] = set()
-            for key in sig.keys:
-                other = self._near.setdefault(key, ordinal)
-                if other is None or other in tried:
-                    continue
-                tried.add(other)
-                # Jaccard <= smaller set / larger set: most chance collisions end here.
-                small, large = sorted((sig.size, self._nset[other]))
-                if small < self.threshold * large:
-                    continue
-                start = other * SKETCH_SIZE
-                theirs = self._sketch[start : start + self._sizes[other]]
-                est = sketch_jaccard(sig.sketch, theirs)
-                if est >= self.threshold:
-                    out.append(("DUPLICATE_NEAR", None,
-                                f"shares ~{est:.0%} of its turns with line {self._lines[other]}"))
-                    break
+        if self.do_near and keys:
+            near = self._near_check(line, keys, sketch, size)
+            if near is not None:
+                out.append(near)
         return out
+
+    def _near_check(self, line: int, keys: tuple[int, ...], sketch: tuple[int, ...], size: int) -> tuple[str, None, str] | None:
+        ordinal = len(self._lines)
+        self._lines.append(line)
+        n = len(sketch)
+        self._sizes.append(n)
+        self._nset.append(min(size, 65535))
+        self._sketch.extend(sketch)
+        if n < SKETCH_SIZE:
+            self._sketch.extend(_PAD[n])
+        tried: list[int] = []
+        setdefault, nset, threshold = self._near.setdefault, self._nset, self.threshold
+        for key in keys:
+            other = setdefault(key, ordinal)
+            if other is None or other in tried:
+                continue
+            tried.append(other)
+            # Jaccard <= smaller set / larger set: most chance collisions end here.
+            theirs_n = nset[other]
+            if (size * threshold > theirs_n) if size > theirs_n else (theirs_n * threshold > size):
+                continue
+            start = other * SKETCH_SIZE
+            theirs = self._sketch[start : start + self._sizes[other]]
+            est = sketch_jaccard(sketch, theirs)
+            if est >= threshold:
+                return ("DUPLICATE_NEAR", None, f"shares ~{est:.0%} of its turns with line {self._lines[other]}")
+        return None
+
+
+_PAD = [(0,) * (SKETCH_SIZE - n) for n in range(SKETCH_SIZE + 1)]

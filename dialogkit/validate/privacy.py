@@ -8,7 +8,7 @@ are joined and scanned in one pass; matches never cross the newline that joins t
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any
 
 from dialogkit.pii import LABELS, PiiMatch, find_pii, mask, redact, redact_value
@@ -20,14 +20,16 @@ _NONE: tuple[PiiMatch, ...] = ()
 
 
 def _scan(parts: list[str], cache: dict[str, tuple[PiiMatch, ...]]) -> list[tuple[PiiMatch, ...]]:
-    get = cache.get
-    found: list[tuple[PiiMatch, ...] | None] = [get(p) if p else _NONE for p in parts]
+    if "" not in cache:
+        cache[""] = _NONE
+    found: list[tuple[PiiMatch, ...] | None] = list(map(cache.get, parts))
     if None not in found:
         return found  # type: ignore[return-value]
-    missing = [parts[k] for k, r in enumerate(found) if r is None]
+    missing = list(dict.fromkeys(parts[k] for k, r in enumerate(found) if r is None))
     matches = find_pii("\n".join(missing))
     if len(cache) > CACHE_SIZE:
         cache.clear()
+        cache[""] = _NONE
     cache.update(dict.fromkeys(missing, _NONE))
     if matches:
         starts = list(accumulate((len(p) + 1 for p in missing), initial=0))
@@ -40,23 +42,37 @@ def _scan(parts: list[str], cache: dict[str, tuple[PiiMatch, ...]]) -> list[tupl
     return [r if r is not None else cache[p] for p, r in zip(parts, found)]
 
 
-def check_pii(view: View, emit: Emit, cache: dict[str, tuple[PiiMatch, ...]] | None = None) -> bool:
+def check_pii(view: View, emit: Emit, cache: dict[str, tuple[PiiMatch, ...]] | None = None,
+              rendered: dict[str, tuple[tuple[str, str], ...]] | None = None) -> bool:
     """Emit one ``PII_*`` warning per match; True when anything was found.
 
-    ``cache`` (text -> matches) is owned by the caller, one per process and run.
+    ``cache`` (text -> matches) is owned by the caller, one per process and run; ``rendered``
+    (text -> codes and messages) is a process-wide cache unless the caller gives its own.
     """
+    if rendered is None:
+        rendered = _RENDERED
     parts = view.texts
     if view.extras:
         parts = parts + [t for _, t in view.extras]
-    any_found = False
+    found = _scan(parts, {} if cache is None else cache)
+    if not any(found):
+        return False
     n = len(view.texts)
-    for k, matches in enumerate(_scan(parts, {} if cache is None else cache)):
-        if matches:
-            any_found = True
-            path = f"messages[{k}].content" if k < n else view.extras[k - n][0]
-            for x in matches:
-                emit((f"PII_{x.kind}", path, f"{LABELS[x.kind]} {mask(x.text)}"))
-    return any_found
+    for k in compress(range(len(found)), found):  # the parts with matches only
+        path = f"messages[{k}].content" if k < n else view.extras[k - n][0]
+        text = parts[k]
+        codes = rendered.get(text)
+        if codes is None:
+            if len(rendered) > CACHE_SIZE:
+                rendered.clear()
+            codes = rendered[text] = tuple((f"PII_{x.kind}", f"{LABELS[x.kind]} {mask(x.text)}") for x in found[k])
+        for code, message in codes:
+            emit((code, path, message))
+    return True
+
+
+# A text with matches -> their codes and messages (pure functions of the text, which recurs).
+_RENDERED: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 def redact_dialog(record: dict[str, Any]) -> dict[str, Any]:

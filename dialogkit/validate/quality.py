@@ -8,6 +8,9 @@ how many turns two dialogs share verbatim.
 
 from __future__ import annotations
 
+import operator
+from itertools import compress, repeat
+from operator import eq, getitem
 from typing import NamedTuple
 
 from dialogkit.validate.structure import View
@@ -16,6 +19,7 @@ from dialogkit.validate.tools import Emit
 SKETCH_SIZE = 16  # exact Jaccard for dialogs up to 16 distinct texts
 MIN_LOOP_TEXT = 20  # shorter replies ("OK.", "Thanks!") may legitimately repeat
 TAIL = 16
+_TAIL = slice(-TAIL, None)
 
 
 class Signature(NamedTuple):
@@ -27,23 +31,32 @@ class Signature(NamedTuple):
     size: int = 0  # distinct texts in the dialog
 
 
-def check_copy_loops(view: View, emit: Emit) -> None:
+def check_copy_loops(view: View, emit: Emit, prefilter: bool = True) -> None:
     """Assistant replies that repeat the previous reply verbatim (or any earlier one twice),
     or loop on their own tail.
 
     One verbatim repeat of an older reply is left alone: task-oriented data legitimately says
     "Sorry, that failed too. Anything else?" twice when the situation repeats.
+    ``prefilter=False`` walks every reply even when a test in C shows nothing can be found.
     """
+    roles = view.roles
+    i = roles.find("a")
+    if i < 0:
+        return
+    replies = list(compress(view.texts, map(eq, roles, repeat("a"))))
+    # The common case in C: no reply equals another, and none ends in a unit it repeats three
+    # times (a necessary condition of every report below); else walk them in order.
+    if prefilter and len(set(replies)) == len(replies) and max(map(str.count, replies, map(getitem, replies, repeat(_TAIL)))) < 3:
+        return
     first: dict[str, int] = {}
     repeats: dict[str, int] = {}
     texts = view.texts
     last = ""
-    for i, r in enumerate(view.roles):
-        if r != "a":
-            continue
+    while i >= 0:  # the assistant replies only (str.find walks the role string in C)
         text = texts[i]
         if len(text) < MIN_LOOP_TEXT:
             last = text
+            i = roles.find("a", i + 1)
             continue
         j = first.setdefault(text, i)
         if j != i:
@@ -59,6 +72,7 @@ def check_copy_loops(view: View, emit: Emit) -> None:
             # rule out separators and rules ("-----", "====").
             if (n := text.count(tail)) >= 3 and len(set(tail)) >= 4:
                 emit(("COPY_LOOP", f"messages[{i}].content", f"the reply loops: its last {TAIL} characters occur {n} times"))
+        i = roles.find("a", i + 1)
 
 
 def signature(view: View) -> Signature:
@@ -72,13 +86,16 @@ def signature(view: View) -> Signature:
     turns = set(map(hash, texts))
     turns.discard(_EMPTY)
     if len(turns) < 3:
-        return Signature(exact, (), ())
+        return _new(Signature, (exact, (), (), 0))
     low = sorted(turns)[:SKETCH_SIZE]
     a, b, c = low[0], low[1], low[2]
     keys = (hash((a, b)), hash((a, c)), hash((b, c)))
-    return Signature(exact, keys, tuple(h >> 32 for h in low), len(turns))
+    return _new(Signature, (exact, keys, tuple(map(_TOP32, low, _SHIFTS)), len(turns)))
 
 
+_new = tuple.__new__  # what Signature(...) does, minus a Python-level call
+_SHIFTS = (32,) * SKETCH_SIZE
+_TOP32 = operator.rshift  # the sketch keeps the top 32 bits of each hash (4 bytes a turn)
 _EMPTY = hash("")
 
 
@@ -86,8 +103,9 @@ def sketch_jaccard(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int
     """Jaccard estimate of two bottom-k sketches (exact when both sets are smaller than k)."""
     sa, sb = set(a), set(b)
     if len(a) < k and len(b) < k:
-        union = len(sa | sb)
-        return len(sa & sb) / union if union else 0.0
+        both = len(sa.intersection(sb))
+        union = len(sa) + len(sb) - both
+        return both / union if union else 0.0
     limit = min(a[-1] if len(a) >= k else float("inf"), b[-1] if len(b) >= k else float("inf"))
     union_l = [x for x in sa | sb if x <= limit]
     if not union_l:

@@ -1,8 +1,9 @@
 """Run the checks over a whole file: stream in chunks, fan out to workers, merge in order.
 
-JSONL in dialogkit's own format is read in byte chunks cut at line ends: workers decode and
-check their chunk (so parsing scales with ``--workers`` too), and ``--out`` receives each good
-line's original bytes, untouched. Every other input goes through
+JSONL in dialogkit's own format is read in byte chunks cut at line ends; with ``--workers``
+each worker reads, decodes and checks its own byte range (so reading and parsing scale too, and
+the parent only merges small results), and ``--out`` receives each good line's original bytes,
+untouched. Every other input goes through
 :func:`dialogkit.formats.read_raw` in batches. Duplicates are found in the parent, in input
 order, from the workers' compact signatures, so they stay global. At most ``2 x workers``
 chunks are in flight: memory does not grow with the file.
@@ -17,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,9 +27,9 @@ import orjson
 from dialogkit.errors import InputError, Issue, UsageError
 from dialogkit.formats import read_raw
 from dialogkit.io import AtomicWriter, Raw, _decode_issue, dumps, ensure_not_input, reject_record
-from dialogkit.validate.checker import RecordChecker, Result, ValidateConfig, issue_from
+from dialogkit.validate.checker import Finding, Packed, RecordChecker, ValidateConfig, to_issue
 from dialogkit.validate.dedup import DedupIndex
-from dialogkit.validate.quality import Signature
+from dialogkit.validate.rules import severity_of
 
 CHUNK_BYTES = 1 << 20
 RAW_BATCH = 512
@@ -43,9 +44,17 @@ class Chunk:
     first_line: int = 1
     data: bytes | None = None
     raws: list[Raw] | None = None
+    span: tuple[int, int] | None = None  # a byte range a worker reads itself (first_line known later)
 
-    def payload(self) -> tuple[str, int, bytes | None, list[Raw] | None]:
-        return (self.file, self.first_line, self.data, self.raws)
+    def payload(self) -> tuple[str, int, bytes | None, list[Raw] | None, tuple[int, int] | None]:
+        return (self.file, self.first_line, self.data, self.raws, self.span)
+
+    def read(self) -> None:
+        """Fill ``data`` from ``span`` (the parent needs the bytes only to copy lines out)."""
+        if self.data is None and self.span is not None:
+            with open(self.file, "rb") as fh:
+                fh.seek(self.span[0])
+                self.data = fh.read(self.span[1] - self.span[0])
 
 
 @dataclass
@@ -67,16 +76,25 @@ class Summary:
     seconds: float = 0.0
 
     def add(self, issue: Issue) -> None:
-        entry = self.by_code.get(issue.code)
+        self.add_found(issue, issue.file or "", issue.line or 0, issue.record_id)
+
+    def add_found(self, f: Finding | Issue, file: str, line: int, rid: str | None) -> bool:
+        """Count one finding of the record at ``file:line``; True when it is an error."""
+        if type(f) is Issue:
+            code, severity = f.code, f.severity  # type: ignore[union-attr]
+        else:
+            code, severity = f[0], f[3]  # type: ignore[index]
+        entry = self.by_code.get(code)
         if entry is None:
-            entry = self.by_code[issue.code] = {"severity": issue.severity, "count": 0, "examples": []}
+            entry = self.by_code[code] = {"severity": severity, "count": 0, "examples": []}
         entry["count"] += 1
         if len(entry["examples"]) < EXAMPLES:
-            entry["examples"].append(issue.format(noun="dialog"))
-        if issue.severity == "error":
+            entry["examples"].append(to_issue(f, file, line, rid).format(noun="dialog"))
+        if severity == "error":
             self.errors += 1
-        else:
-            self.warnings += 1
+            return True
+        self.warnings += 1
+        return False
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -111,6 +129,30 @@ def _byte_chunks(path: Path) -> Iterator[Chunk]:
         yield Chunk(name, line, data=rest)
 
 
+def _span_chunks(path: Path) -> Iterator[Chunk]:
+    """Byte ranges of about CHUNK_BYTES cut after a newline, found by seeking: the parent
+    never reads the file, each worker reads its own range."""
+    size = path.stat().st_size
+    name = str(path)
+    with open(path, "rb") as fh:
+        start = 0
+        while start < size:
+            end = start + CHUNK_BYTES
+            if end >= size:
+                end = size
+            else:
+                fh.seek(end - 1)
+                while block := fh.read(1 << 16):
+                    k = block.find(b"\n")
+                    if k >= 0:
+                        end = fh.tell() - len(block) + k + 1
+                        break
+                else:
+                    end = size
+            yield Chunk(name, span=(start, end))
+            start = end
+
+
 def _raw_chunks(path: Path, fmt: str) -> Iterator[Chunk]:
     batch: list[Raw] = []
     for raw in read_raw(path, fmt):
@@ -131,14 +173,27 @@ def parse_line(name: str, lineno: int, line: bytes) -> Raw:
         return Raw(name, lineno, None, issue, line.decode("utf-8", "replace").rstrip("\n"))
 
 
-def _chunk_raws(file: str, first_line: int, data: bytes | None, raws: list[Raw] | None) -> Iterator[Raw]:
+def check_chunk(checker: RecordChecker, file: str, first_line: int, data: bytes | None,
+                raws: list[Raw] | None) -> list[Packed]:
+    """Every record of a chunk, checked, in order."""
+    check = checker.check_data
     if raws is not None:
-        yield from raws
-        return
+        return [check(r.file, r.line, r.data, r.issue) for r in raws]
     assert data is not None
-    for k, line in enumerate(data.split(b"\n")):
-        if line.strip():
-            yield parse_line(file, first_line + k, line)
+    out = []
+    loads, line_no = orjson.loads, first_line - 1
+    for line in data.split(b"\n"):
+        line_no += 1
+        if not line or line.isspace():
+            continue
+        try:
+            record = loads(line)
+        except orjson.JSONDecodeError:
+            raw = parse_line(file, line_no, line)
+            out.append(check(file, line_no, raw.data, raw.issue))
+        else:
+            out.append(check(file, line_no, record))
+    return out
 
 
 # ------------------------------------------------------------------------------------ workers
@@ -150,29 +205,41 @@ def _init_worker(config: dict[str, Any]) -> None:
     _CHECKER = RecordChecker(ValidateConfig(**config))
 
 
-def _work(payload: tuple[str, int, bytes | None, list[Raw] | None]) -> list[tuple[Any, ...]]:
+def _work(payload: tuple[str, int, bytes | None, list[Raw] | None, tuple[int, int] | None]) -> tuple[int, list[Packed]]:
+    """A chunk's packed verdicts, and its number of newlines when the worker read it itself
+    (its lines are then numbered from 1: the parent shifts them, knowing the lines before)."""
     assert _CHECKER is not None
-    return [_pack(_CHECKER.check(raw)) for raw in _chunk_raws(*payload)]
+    file, first_line, data, raws, span = payload
+    newlines = 0
+    if span is not None:
+        with open(file, "rb") as fh:
+            fh.seek(span[0])
+            data = fh.read(span[1] - span[0])
+        newlines = data.count(b"\n")
+    out = check_chunk(_CHECKER, file, first_line, data, raws)
+    # Plain tuples pickle several times faster than named ones: the parent's time is what
+    # limits --workers.
+    return newlines, [p if p[3] is None else (*p[:3], tuple(p[3]), *p[4:]) for p in out]  # type: ignore[misc]
 
 
-# Results cross the process boundary as plain tuples: unpickling dataclasses costs the parent
-# several times more, and the parent's time is what limits --workers.
-def _pack(r: Result) -> tuple[Any, ...]:
-    issues = [(i.code, i.message, i.file, i.path, i.severity) for i in r.issues]
-    return (r.line, r.id, issues, tuple(r.sig) if r.sig is not None else None, r.redacted, r.is_object)
+def _shift(out: list[Packed], by: int) -> list[Packed]:
+    """Verdicts numbered from a chunk's first line, renumbered from the file's."""
+    if not by:
+        return out
+    shifted = []
+    for p in out:
+        found = p[2]
+        if found and any(type(f) is Issue for f in found):
+            found = [replace(f, line=f.line + by) if type(f) is Issue and f.line is not None else f for f in found]
+        shifted.append((p[0] + by, p[1], found, *p[3:]))
+    return shifted  # type: ignore[return-value]
 
 
-def _unpack(t: tuple[Any, ...]) -> Result:
-    line, rid, issues, sig, redacted, is_object = t
-    return Result(line, rid, [Issue(c, m, f, line, rid, p, s) for c, m, f, p, s in issues],
-                  Signature(*sig) if sig is not None else None, redacted, is_object)
-
-
-def _results(chunks: Iterator[Chunk], config: ValidateConfig, workers: int) -> Iterator[tuple[Chunk, list[Result]]]:
+def _results(chunks: Iterator[Chunk], config: ValidateConfig, workers: int) -> Iterator[tuple[Chunk, list[Packed]]]:
     if workers <= 1:
         checker = RecordChecker(config)
         for ch in chunks:
-            yield ch, [checker.check(raw) for raw in _chunk_raws(*ch.payload())]
+            yield ch, check_chunk(checker, ch.file, ch.first_line, ch.data, ch.raws)
         return
     RecordChecker(config)  # fail fast (bad schema file, tokenizer) before starting processes
     # Signatures use hash(); forked workers share the parent's hash seed, others get a fixed one.
@@ -180,16 +247,25 @@ def _results(chunks: Iterator[Chunk], config: ValidateConfig, workers: int) -> I
     ctx = mp.get_context("fork" if "fork" in methods else None)
     if ctx.get_start_method() != "fork":
         os.environ.setdefault("PYTHONHASHSEED", "0")
+    next_line = 1
+
+    def done(ch: Chunk, r: Any) -> tuple[Chunk, list[Packed]]:
+        nonlocal next_line
+        newlines, out = r.get()
+        if ch.span is not None:
+            ch.first_line = next_line
+            next_line += newlines
+            out = _shift(out, ch.first_line - 1)
+        return ch, out
+
     with ctx.Pool(workers, initializer=_init_worker, initargs=(config.model_dump(),)) as pool:
         window: deque[tuple[Chunk, Any]] = deque()
         for ch in chunks:
             window.append((ch, pool.apply_async(_work, (ch.payload(),))))
             if len(window) >= 2 * workers:
-                c, r = window.popleft()
-                yield c, [_unpack(t) for t in r.get()]
+                yield done(*window.popleft())
         while window:
-            c, r = window.popleft()
-            yield c, [_unpack(t) for t in r.get()]
+            yield done(*window.popleft())
 
 
 # ------------------------------------------------------------------------------------ running
@@ -244,7 +320,12 @@ def validate_file(
     jsonl = _is_jsonl(inp, fmt)
     if jsonl and not inp.is_file():
         raise InputError(f"{path}: {'is a folder; give a file (or a format that reads folders)' if inp.is_dir() else 'no such file'}")
-    chunks = _byte_chunks(inp) if jsonl else _raw_chunks(inp, fmt)
+    if not jsonl:
+        chunks = _raw_chunks(inp, fmt)
+    elif workers > 1 and inp.suffix.lower() != ".gz":
+        chunks = _span_chunks(inp)  # workers read their own ranges: the parent only merges
+    else:
+        chunks = _byte_chunks(inp)
     summary = Summary(str(path), fmt, disabled=sorted(config.disabled), workers=max(1, workers))
     dedup = DedupIndex(
         config.near_threshold,
@@ -257,9 +338,14 @@ def validate_file(
         files = {k: stack.enter_context(AtomicWriter(p)) for k, p in vars(outputs).items() if p}
         counts = {k: 0 for k in files}
         for ch, results in _results(chunks, config, workers):
-            lines = ch.data.split(b"\n") if ch.data is not None and files else None
-            for index, res in enumerate(results):
-                _merge(res, ch, index, lines, dedup, config, summary, files, counts, on_issue)
+            if files:
+                ch.read()
+            if files:
+                lines = ch.data.split(b"\n") if ch.data is not None else None
+                for index, p in enumerate(results):
+                    _merge(p, ch, index, lines, dedup, config, summary, files, counts, on_issue)
+            else:
+                _count_chunk(results, ch, dedup, config, summary, on_issue)
     summary.seconds = time.perf_counter() - start
     for k, p in vars(outputs).items():
         if p:
@@ -267,37 +353,82 @@ def validate_file(
     return summary
 
 
-def _merge(res: Result, ch: Chunk, index: int, lines: list[bytes] | None,
+def _count_chunk(results: list[Packed], ch: Chunk, dedup: DedupIndex, config: ValidateConfig, summary: Summary,
+                 on_issue: Callable[[Issue], None] | None) -> None:
+    """:func:`_merge` for a run without output files, with its common case inline: a record
+    without findings, or with only warnings of codes whose examples are all collected."""
+    check, by_code = dedup.check, summary.by_code
+    for index, p in enumerate(results):
+        found = p[2]
+        if p[3] is not None and (extra := check(p[0], p[1], p[3])):
+            # a duplicate: the general path (it asks the index again, so give it the answer)
+            p = (p[0], p[1], found + [(c, m, path, severity_of(c, config.warn)) for c, path, m in extra
+                                       if c not in config.disabled], None, *p[4:])  # type: ignore[assignment]
+            _merge(p, ch, index, None, dedup, config, summary, {}, {}, on_issue)
+            continue
+        if on_issue is None and found:
+            for f in found:
+                entry = by_code.get(f[0]) if type(f) is tuple and f[3] == "warning" else None
+                if entry is None or len(entry["examples"]) < EXAMPLES:
+                    break
+            else:
+                for f in found:
+                    by_code[f[0]]["count"] += 1
+                summary.warnings += len(found)
+                summary.dialogs += 1
+                summary.clean += 1
+                summary.with_warnings += 1
+                continue
+        elif not found:
+            summary.dialogs += 1
+            summary.clean += 1
+            continue
+        _merge((*p[:3], None, *p[4:]), ch, index, None, dedup, config, summary, {}, {}, on_issue)  # type: ignore[arg-type]
+
+
+def _merge(p: Packed, ch: Chunk, index: int, lines: list[bytes] | None,
            dedup: DedupIndex, config: ValidateConfig, summary: Summary, files: dict[str, IO[bytes]],
            counts: dict[str, int], on_issue: Callable[[Issue], None] | None) -> None:
-    issues = res.issues
-    if res.sig is not None:
-        extra = dedup.check(res.line, res.id, res.sig)
+    line, rid, found, sig, redacted, is_object, file = p
+    if sig is not None:
+        extra = dedup.check(line, rid, sig)
         if extra:
-            issues = issues + [issue_from(c, p, m, res.line, ch.file, res.id, config.warn)
-                               for c, p, m in extra if c not in config.disabled]
+            found = found + [(c, m, path, severity_of(c, config.warn)) for c, path, m in extra if c not in config.disabled]
     summary.dialogs += 1
     bad = False
-    for issue in issues:
-        summary.add(issue)
-        bad = bad or issue.severity == "error"
-        if on_issue is not None:
-            on_issue(issue)
+    if found:
+        by_code = summary.by_code
+        for f in found:
+            entry = by_code.get(f[0]) if type(f) is tuple else None
+            if entry is None or len(entry["examples"]) < EXAMPLES:
+                bad = summary.add_found(f, file, line, rid) or bad
+                continue
+            entry["count"] += 1  # add_found's work once a code has all its examples
+            if f[3] == "error":
+                summary.errors += 1
+                bad = True
+            else:
+                summary.warnings += 1
+        if on_issue is not None or (bad and "rejects" in files):
+            issues = [to_issue(f, file, line, rid) for f in found]
+            if on_issue is not None:
+                for issue in issues:
+                    on_issue(issue)
     if bad:
         summary.rejected += 1
     else:
         summary.clean += 1
-        summary.with_warnings += bool(issues)
+        summary.with_warnings += bool(found)
     if not files:
         return
-    original, raw = _original(ch, index, res.line, lines)
+    original, raw = _original(ch, index, line, lines)
     if bad and "rejects" in files:
-        raw = raw or parse_line(ch.file, res.line, original)
+        raw = raw or parse_line(ch.file, line, original)
         files["rejects"].write(dumps(reject_record(raw, issues)) + b"\n")
         counts["rejects"] += 1
     elif not bad and "out" in files:
         files["out"].write(original + b"\n")
         counts["out"] += 1
-    if "redact" in files and res.is_object:
-        files["redact"].write((res.redacted or original) + b"\n")
+    if "redact" in files and is_object:
+        files["redact"].write((redacted or original) + b"\n")
         counts["redact"] += 1

@@ -18,7 +18,16 @@ from pydantic import ValidationError
 
 from dialogkit.errors import Issue, RecordError
 from dialogkit.records import parse_dialog
-from dialogkit.schema import DialogAct, DialogState, Expected, Goal, dump
+from dialogkit.schema import (
+    AssistantMessage,
+    Dialog,
+    DialogAct,
+    DialogState,
+    Expected,
+    Goal,
+    ToolMessage,
+    dump,
+)
 
 _DIALOG_KEYS = frozenset(("id", "messages", "tools", "goal", "metadata"))
 _SYSTEM_KEYS = frozenset(("role", "content", "train"))
@@ -148,6 +157,8 @@ def _tools_ok(tools: Any) -> bool:
 def _metadata_ok(meta: Any) -> bool:
     if type(meta) is not dict:
         return False
+    if len(meta) == 1 and type(meta.get("domain")) is str:
+        return True  # the common {"domain": "..."}
     for key in _META_STR:
         if type(meta.get(key)) not in (str, _NONE):
             return False
@@ -198,6 +209,7 @@ class View(NamedTuple):
     roles: str
     texts: list[str]
     extras: list[tuple[str, str]]
+    tools_key: bytes | None = None  # the exact JSON of the dialog's tools list, when it was made
 
 
 def _assistant_code(m: dict[str, Any], i: int, extras: list[tuple[str, str]]) -> str:
@@ -225,8 +237,11 @@ def scan(data: Any) -> View | None:
     msgs = data.get("messages")
     if type(rid) is not str or not rid or type(msgs) is not list:
         return None
-    if "tools" in data and not _tools_ok(data["tools"]):
-        return None
+    tools_key = None
+    if "tools" in data:
+        tools_key = _tools_key(data["tools"])
+        if not (_TOOLS_OK.get(tools_key) if tools_key is not None else _tools_ok(data["tools"])):
+            return None
     if "metadata" in data and not _metadata_ok(data["metadata"]):
         return None
     goal = data.get("goal")
@@ -236,49 +251,127 @@ def scan(data: Any) -> View | None:
     texts: list[str] = []
     extras: list[tuple[str, str]] = []
     add_role, add_text = roles.append, texts.append
+    plain = _PLAIN.get
     for i, m in enumerate(msgs):
         if type(m) is not dict:
             return None
-        role = m.get("role")
-        content = m.get("content")
         # Two keys (role, content) is the common case: two type checks are then the whole schema.
-        if len(m) == 2 and type(content) is str and type(role) is str and (code := _PLAIN.get(role)):
+        if len(m) == 2 and type(content := m.get("content")) is str and type(role := m.get("role")) is str \
+                and (code := plain(role)):
             if code == "a" and (not content or content.isspace()):
                 code = "e"
             add_role(code)
             add_text(content)
             continue
-        if type(role) is not str:
+        found = _message(m, i, extras)
+        if found is None:
             return None
-        if role == "assistant":
-            if not _assistant_ok(m):
-                return None
-            code = _assistant_code(m, i, extras)
-            content = m.get("content", "")
-        elif role == "user":
-            if not (m.keys() <= _USER_KEYS and type(content) is str
-                    and type(m.get("train")) in (bool, _NONE) and _acts_ok(m.get("acts"))):
-                return None
-            code = "u"
-        elif role == "tool":
-            if not (m.keys() <= _TOOL_KEYS and type(m.get("tool_call_id")) is str and type(m.get("name")) is str
-                    and "content" in m and type(m.get("train")) in (bool, _NONE)):
-                return None
-            code = "t"
-            if type(content) is not str:
-                content = "" if content is None else _json(content)
-        elif role == "system":
-            if not (m.keys() <= _SYSTEM_KEYS and type(content) is str and type(m.get("train")) in (bool, _NONE)):
-                return None
-            code = "s"
-        else:
+        add_role(found[0])
+        add_text(found[1])
+    return _new(View, ("".join(roles), texts, extras, tools_key))
+
+
+_new = tuple.__new__  # what View(...) does, minus a Python-level call
+
+
+def _message(m: dict[str, Any], i: int, extras: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """``(role code, text)`` of a message that is not a plain text turn, or None if not canonical."""
+    role = m.get("role")
+    content = m.get("content")
+    if type(role) is not str:
+        return None
+    if role == "tool" and len(m) == 4 and type(content) is str:
+        # The canonical result {"role", "tool_call_id", "name", "content"}: four keys, three known.
+        if type(m.get("tool_call_id")) is str and type(m.get("name")) is str:
+            return "t", content
+    elif role == "assistant" and (found := _plain_calls(m, i, extras)) is not None:
+        return found
+    if role == "assistant":
+        if not _assistant_ok(m):
             return None
-        add_role(code)
-        add_text(content)
-    return View("".join(roles), texts, extras)
+        return _assistant_code(m, i, extras), m.get("content", "")
+    if role == "user":
+        if not (m.keys() <= _USER_KEYS and type(content) is str
+                and type(m.get("train")) in (bool, _NONE) and _acts_ok(m.get("acts"))):
+            return None
+        return "u", content
+    if role == "tool":
+        if not (m.keys() <= _TOOL_KEYS and type(m.get("tool_call_id")) is str and type(m.get("name")) is str
+                and "content" in m and type(m.get("train")) in (bool, _NONE)):
+            return None
+        if type(content) is not str:
+            content = "" if content is None else _json(content)
+        return "t", content
+    if role == "system":
+        if not (m.keys() <= _SYSTEM_KEYS and type(content) is str and type(m.get("train")) in (bool, _NONE)):
+            return None
+        return "s", content
+    return None
+
+
+def _plain_calls(m: dict[str, Any], i: int, extras: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """``("c", text)`` for the canonical call turn ({"role", "tool_calls"} and maybe a text
+    ``content``, calls of exactly id, name and object arguments), else None (no extras added)."""
+    n = len(m)
+    content = m.get("content", "")
+    calls = m.get("tool_calls")
+    if not (n == 2 or (n == 3 and "content" in m)) or type(calls) is not list or not calls or type(content) is not str:
+        return None
+    for c in calls:
+        if type(c) is not dict or len(c) != 3:
+            return None
+        cid, name, args = c.get("id"), c.get("name"), c.get("arguments")
+        if type(cid) is not str or not cid or type(name) is not str or not name or type(args) is not dict:
+            return None
+    for j, c in enumerate(calls):
+        if c["arguments"]:
+            extras.append((f"messages[{i}].tool_calls[{j}].arguments", _json(c["arguments"])))
+    return "c", content
 
 
 _PLAIN = {"user": "u", "assistant": "a", "system": "s"}
+_TOOLS_OK: dict[bytes, bool] = {}
+
+
+def _tools_key(tools: Any) -> bytes | None:
+    """The exact JSON of a tools list, with its verdict cached in ``_TOOLS_OK``; None when the
+    value is not plain JSON data (a tuple, a caller's own objects) and cannot be cached."""
+    # Every dialog of a file usually declares the same tools: each distinct list is checked once.
+    if type(tools) is not list:
+        return None
+    try:
+        key = orjson.dumps(tools, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:
+        return None
+    if key not in _TOOLS_OK:
+        if len(_TOOLS_OK) > 1024:
+            _TOOLS_OK.clear()
+        _TOOLS_OK[key] = _tools_ok(tools)
+    return key
+
+
+def view_of(dialog: Dialog) -> View:
+    """The :class:`View` of a validated model, built the plain way (the reference for :func:`scan`)."""
+    roles: list[str] = []
+    texts: list[str] = []
+    extras: list[tuple[str, str]] = []
+    for i, m in enumerate(dialog.messages):
+        if isinstance(m, AssistantMessage):
+            if m.reasoning:
+                extras.append((f"messages[{i}].reasoning", m.reasoning))
+            for j, call in enumerate(m.tool_calls):
+                if call.arguments:
+                    extras.append((f"messages[{i}].tool_calls[{j}].arguments", _json(call.arguments)))
+            code = "c" if m.tool_calls else "a" if m.content and not m.content.isspace() else "e"
+            text = m.content
+        elif isinstance(m, ToolMessage):
+            code = "t"
+            text = m.content if isinstance(m.content, str) else "" if m.content is None else _json(m.content)
+        else:
+            code, text = m.role[0], m.content
+        roles.append(code)
+        texts.append(text)
+    return View("".join(roles), texts, extras)
 
 
 def fast_ok(data: Any) -> bool:

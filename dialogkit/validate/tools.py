@@ -158,6 +158,9 @@ class SchemaCache:
 
     def __init__(self) -> None:
         self._cache: dict[bytes, CompiledSchema] = {}
+        # A whole ``tools`` list -> its declared tools and what declaring them reported: every
+        # dialog of a file usually declares the same list.
+        self._declared: dict[bytes, tuple[dict[str, CompiledSchema | None], list[tuple[str, str | None, str]]]] = {}
 
     def get(self, schema: dict[str, Any]) -> CompiledSchema:
         # Key order as written: the same tool written twice the same way is one entry.
@@ -166,6 +169,23 @@ class SchemaCache:
         if compiled is None:
             compiled = self._cache[key] = CompiledSchema(schema)
         return compiled
+
+    def declared(self, tools: list[dict[str, Any]], emit: Emit, key: bytes | None = None) -> dict[str, CompiledSchema | None]:
+        """:func:`_declared` of ``tools``, remembered by the list's exact JSON (``key``, if known)."""
+        if key is None:
+            try:
+                key = orjson.dumps(tools, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+            except TypeError:  # not plain JSON data: no caching
+                return _declared(tools, self, emit)
+        hit = self._declared.get(key)
+        if hit is None:
+            found: list[tuple[str, str | None, str]] = []
+            if len(self._declared) > 1024:
+                self._declared.clear()
+            hit = self._declared[key] = (_declared(tools, self, found.append), found)
+        for issue in hit[1]:
+            emit(issue)
+        return hit[0]
 
 
 def _declared(tools: list[dict[str, Any]], schemas: SchemaCache, emit: Emit) -> dict[str, CompiledSchema | None]:
@@ -184,23 +204,25 @@ def _declared(tools: list[dict[str, Any]], schemas: SchemaCache, emit: Emit) -> 
     return declared
 
 
-def check_tools(dialog: dict[str, Any], schemas: SchemaCache, emit: Emit, roles: str | None = None) -> None:
+def check_tools(dialog: dict[str, Any], schemas: SchemaCache, emit: Emit, roles: str | None = None,
+                tools_key: bytes | None = None) -> None:
     """Emit ``(code, path, message)`` for every tool-use defect of a structurally valid dialog.
 
     ``roles`` is the one-letter role string of :class:`~dialogkit.validate.structure.View`;
-    with it, a dialog without calls or results only has its declared tools checked.
+    with it, a dialog without calls or results only has its declared tools checked, and only
+    the messages from the first call or result on are walked. ``tools_key`` is the exact JSON
+    of ``dialog["tools"]`` when the caller has it (``View.tools_key``).
     """
     tools = dialog.get("tools") or []
-    declared = _declared(tools, schemas, emit) if tools else {}
-    if roles is not None and "c" not in roles and "t" not in roles:
+    declared = schemas.declared(tools, emit, tools_key) if tools else {}
+    if roles is not None:
+        _walk_roles(dialog["messages"], roles, declared, emit)
         return
     calls: dict[str, tuple[int, int, str]] = {}
     pending: dict[str, tuple[int, int]] = {}
     answered: set[str] = set()
     msgs = dialog["messages"]
     for i in range(len(msgs)):
-        if roles is not None and roles[i] == "s":
-            continue
         m = msgs[i]
         role = m["role"]
         if role == "assistant":
@@ -215,6 +237,36 @@ def check_tools(dialog: dict[str, Any], schemas: SchemaCache, emit: Emit, roles:
             _check_result(i, m, calls, pending, answered, emit)
         elif role == "user" and pending:
             _unanswered(pending, f"before the next user turn (messages[{i}])", emit)
+    if pending:
+        _unanswered(pending, "before the dialog ends", emit)
+
+
+def _walk_roles(msgs: list[dict[str, Any]], roles: str, declared: dict[str, CompiledSchema | None], emit: Emit) -> None:
+    # The same walk as check_tools' own, read off the role string: before the first call or
+    # result nothing can be pending, and only "c" messages carry calls.
+    c, t = roles.find("c"), roles.find("t")
+    start = c if t < 0 else t if c < 0 else min(c, t)
+    if start < 0:
+        return
+    calls: dict[str, tuple[int, int, str]] = {}
+    pending: dict[str, tuple[int, int]] = {}
+    answered: set[str] = set()
+    for i in range(start, len(roles)):
+        r = roles[i]
+        if r == "t":
+            _check_result(i, msgs[i], calls, pending, answered, emit)
+        elif r == "s":
+            continue
+        elif r == "u":
+            if pending:
+                _unanswered(pending, f"before the next user turn (messages[{i}])", emit)
+        else:
+            if pending:
+                _unanswered(pending, f"before the next assistant message (messages[{i}])", emit)
+            if r == "c":
+                for j, call in enumerate(msgs[i]["tool_calls"]):
+                    answered.discard(call["id"])  # a reused id (reported) is answered afresh
+                    _check_call(i, j, call, declared, calls, pending, emit)
     if pending:
         _unanswered(pending, "before the dialog ends", emit)
 
@@ -241,22 +293,21 @@ def _check_result(i: int, m: dict[str, Any], calls: dict[str, tuple[int, int, st
 
 def _check_call(i: int, j: int, call: dict[str, Any], declared: dict[str, CompiledSchema | None],
                 calls: dict[str, tuple[int, int, str]], pending: dict[str, tuple[int, int]], emit: Emit) -> None:
-    where = f"messages[{i}].tool_calls[{j}]"
     cid, name = call["id"], call["name"]
     if cid in calls:
         a, b, _ = calls[cid]
-        emit(("TOOL_CALL_ID_DUPLICATE", f"{where}.id", f"call id {cid!r} already used by messages[{a}].tool_calls[{b}]"))
+        emit(("TOOL_CALL_ID_DUPLICATE", f"messages[{i}].tool_calls[{j}].id", f"call id {cid!r} already used by messages[{a}].tool_calls[{b}]"))
     else:
         calls[cid] = (i, j, name)
     pending[cid] = (i, j)
     if name not in declared:
         known = ", ".join(sorted(declared)) or "none"
-        emit(("TOOL_UNDECLARED", f"{where}.name", f"call to undeclared tool {name!r} (declared: {known})"))
+        emit(("TOOL_UNDECLARED", f"messages[{i}].tool_calls[{j}].name", f"call to undeclared tool {name!r} (declared: {known})"))
         return
     compiled = declared[name]
     if compiled is not None:
         for suffix, message in compiled.violations(call.get("arguments") or {}):
-            emit(("TOOL_ARGS_SCHEMA", f"{where}.arguments{suffix}", message))
+            emit(("TOOL_ARGS_SCHEMA", f"messages[{i}].tool_calls[{j}].arguments{suffix}", message))
 
 
 def _unanswered(pending: dict[str, tuple[int, int]], when: str, emit: Emit) -> None:

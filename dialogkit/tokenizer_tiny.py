@@ -29,9 +29,19 @@ DEFAULT_TEXTS = [
 ]
 
 
-def chat_template() -> str:
-    """dialogkit's own chat template (``dialogkit/assets/templates/dialogkit.jinja``)."""
-    return resources.files("dialogkit").joinpath("assets/templates/dialogkit.jinja").read_text(encoding="utf-8")
+TEMPLATES = ("dialogkit", "dialogkit_compact")
+
+
+def chat_template(name: str = "dialogkit") -> str:
+    """One of dialogkit's own chat templates (``dialogkit/assets/templates/<name>.jinja``).
+
+    ``dialogkit`` lists tools as JSON schemas (as Qwen/Hermes templates do); ``dialogkit_compact``
+    lists each as one ``name(params): description`` line, for tiny models trained from scratch.
+    """
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown template {name!r}; known: {', '.join(TEMPLATES)}")
+    path = f"assets/templates/{name}.jinja"
+    return resources.files("dialogkit").joinpath(path).read_text(encoding="utf-8")
 
 
 def build_tiny_tokenizer(

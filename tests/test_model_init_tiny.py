@@ -86,3 +86,40 @@ def test_model_help_lists_init_tiny(run_cli):
     assert res.exit_code == 0 and "init-tiny" in res.stdout
     res = run_cli("model", "init-tiny", "--help")
     assert "Examples:" in res.stdout and "dialogkit model init-tiny --data dialogs.jsonl --out tiny" in res.stdout
+
+
+def test_compact_template_lists_tools_one_line_each_and_prepares_exactly(run_cli, data, tmp_path):
+    from transformers import AutoTokenizer
+
+    from dialogkit.prepare.render import template_inputs
+    from dialogkit.records import parse_dialog
+
+    full, compact = tmp_path / "full", tmp_path / "compact"
+    run_cli("model", "init-tiny", "--data", data, "--out", full, "--vocab-size", "400")
+    res = run_cli("model", "init-tiny", "--data", data, "--out", compact, "--vocab-size", "400",
+                  "--chat-template", "dialogkit_compact")
+    assert res.exit_code == 1 and "tokenizer trained on 6 dialogs" in res.stdout  # the bad line, as above
+    msgs, tools = template_inputs(parse_dialog(booking_dialog(0)))
+    tok_full, tok_c = AutoTokenizer.from_pretrained(full), AutoTokenizer.from_pretrained(compact)
+    text = tok_c.apply_chat_template(msgs, tools=tools, tokenize=False)
+    # one line per tool (no param is required here: each gets a "?"), no JSON schema
+    assert "\nbook_table(city?, people?, time?): Book a restaurant table." in text and '"properties"' not in text
+    assert '<tool_call>\n{"name": "book_table", "arguments": {"city": ' in text
+    text_full = tok_full.apply_chat_template(msgs, tools=tools, tokenize=False)
+    n_full = len(tok_full(text_full, add_special_tokens=False).input_ids)
+    n_c = len(tok_c(text, add_special_tokens=False).input_ids)
+    assert n_c < 0.8 * n_full
+    # prepare's labels on the compact template are exactly the assistant tokens
+    out = tmp_path / "c.parquet"
+    res = run_cli("prepare", data, "--tokenizer", compact, "--out", out)
+    import polars as pl
+
+    row = pl.read_parquet(out).row(0, named=True)
+    trained = tok_c.decode([t for t, lab in zip(row["input_ids"], row["labels"]) if lab != -100])
+    assert "book_table" in trained and "You are welcome. Enjoy your meal!" in trained
+    assert "Book a table for" not in trained and "Tools:" not in trained
+
+
+def test_unknown_template_is_a_usage_error(run_cli, data, tmp_path):
+    res = run_cli("model", "init-tiny", "--data", data, "--out", tmp_path / "m", "--chat-template", "nope")
+    assert res.exit_code == 2 and "not a file and not one of dialogkit, dialogkit_compact" in res.stderr

@@ -35,6 +35,9 @@ def model() -> None:
 @click.option("--heads", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--kv-heads", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--intermediate-size", default=128, show_default=True, type=click.IntRange(min=8))
+@click.option("--chat-template", "template", default="dialogkit", show_default=True, metavar="NAME|FILE",
+              help="dialogkit (tools as JSON schemas), dialogkit_compact (one line per tool: a much "
+                   "shorter prompt, which a tiny model learns far faster from), or a Jinja file.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def init_tiny(**opts: Any) -> None:
@@ -48,6 +51,7 @@ def init_tiny(**opts: Any) -> None:
     Examples:
       dialogkit model init-tiny --data dialogs.jsonl --out tiny
       dialogkit model init-tiny --data dialogs.jsonl --out tiny-llama --arch llama --hidden-size 128
+      dialogkit model init-tiny --data dialogs.jsonl --out tiny-c --chat-template dialogkit_compact
       dialogkit train sft --model tiny --data dialogs.jsonl --output runs/sft
     """
     from dialogkit.train.tiny import TinyConfig, init_tiny_from_data
@@ -56,7 +60,8 @@ def init_tiny(**opts: Any) -> None:
                       num_heads=opts["heads"], num_kv_heads=opts["kv_heads"],
                       intermediate_size=opts["intermediate_size"], seed=opts["seed"])
     info = init_tiny_from_data(opts["data"], Path(opts["out"]), tiny, vocab_size=opts["vocab_size"],
-                               data_format=opts["data_format"], overwrite=opts["overwrite"])
+                               data_format=opts["data_format"], overwrite=opts["overwrite"],
+                               template=opts["template"])
     click.echo(f"tiny {info['arch']} model: {info['parameters']:,} parameters, vocab {info['vocab_size']}, "
                f"{info['layers']} layers x {info['hidden_size']} -> {info['path']}")
     click.echo(f"tokenizer trained on {info['dialogs']} dialogs ({info['texts']} texts)")

@@ -25,6 +25,9 @@ class TinyModel(BaseModel):
     heads: int = 4
     kv_heads: int = 4
     intermediate_size: int = 256
+    # One line per tool instead of JSON schemas: ~80 prompt tokens instead of ~330. With the long
+    # prompt the model never learned to copy slot values in the time budget (docs/demo.md).
+    chat_template: str = "dialogkit_compact"
 
 
 class DemoConfig(BaseModel):
@@ -63,15 +66,18 @@ def tiny_sft(fast: bool) -> dict[str, Any]:
 
     One dialog per forward pass: without padding the attention runs its causal fast path,
     about twice as fast per token on CPU as a padded batch of 8 (measured), and the many small
-    updates learn faster than few large ones at this size.
+    updates learn faster than few large ones at this size. Copying slot values starts late
+    (teacher-forced copy accuracy on held-out values 0.31 at 500 steps, 0.64 at 1500, 0.83 at
+    2500, measured), hence the step count.
     """
     return {
         "adapter": "full",
         "eval_fraction": 0.0,
-        "learning_rate": 2e-3,
+        "learning_rate": 3e-3,
+        "adam_beta2": 0.95,
         "lr_scheduler_type": "cosine",
         "warmup_steps": 20,
-        "max_steps": 120 if fast else 1200,
+        "max_steps": 120 if fast else 2500,
         "per_device_train_batch_size": 1,
         "gradient_accumulation_steps": 2,
         "logging_steps": 20 if fast else 100,

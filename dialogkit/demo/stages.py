@@ -116,7 +116,7 @@ def prepare(ctx: Context) -> StageResult:
         _run(ctx, "prepare", res, ["model", "init-tiny", "--data", train, "--out", base, "--overwrite",
                                    "--vocab-size", t.vocab_size, "--hidden-size", t.hidden_size,
                                    "--layers", t.layers, "--heads", t.heads, "--kv-heads", t.kv_heads,
-                                   "--intermediate-size", t.intermediate_size])
+                                   "--intermediate-size", t.intermediate_size, "--chat-template", t.chat_template])
     out = _run(ctx, "prepare", res, ["prepare", train, "--tokenizer", base, "--out", d / "train.parquet",
                                      "--report", d / "prepare.json"])
     _run(ctx, "prepare", res, ["inspect", train, "--tokenizer", base, "--index", 0, "--html", d / "masks.html"])

@@ -140,10 +140,12 @@ def _clear_out(out: Path, overwrite: bool) -> None:
 
 
 def init_tiny_from_data(data: str, out: Path, tiny: TinyConfig, *, vocab_size: int = 1024,
-                        data_format: str = "dialogkit", overwrite: bool = False) -> dict[str, Any]:
+                        data_format: str = "dialogkit", overwrite: bool = False,
+                        template: str = "dialogkit") -> dict[str, Any]:
     """Train the tokenizer on ``data``'s dialogs, then build and save the tiny model in ``out``.
 
-    Bad records are skipped and returned as ``issues``; no usable dialog at all is an InputError.
+    ``template`` is one of :data:`dialogkit.tokenizer_tiny.TEMPLATES` or a Jinja file. Bad
+    records are skipped and returned as ``issues``; no usable dialog at all is an InputError.
     """
     from dialogkit.errors import InputError
     from dialogkit.train.data import load_dialogs
@@ -152,19 +154,49 @@ def init_tiny_from_data(data: str, out: Path, tiny: TinyConfig, *, vocab_size: i
     if not loaded.records:
         raise InputError(f"{data}: no usable dialogs to train a tokenizer on ({loaded.read} read)")
     _clear_out(out, overwrite)
-    texts = dialog_texts(loaded.records)
-    tokenizer = train_tiny_tokenizer(texts, vocab_size)
+    chat_template = resolve_template(template)
+    texts = dialog_texts(loaded.records) + rendered_texts(loaded.records, chat_template)
+    tokenizer = train_tiny_tokenizer(texts, vocab_size, chat_template)
     info = build_tiny_model(tokenizer, out, tiny)
     return {**info, "dialogs": len(loaded.records), "texts": len(texts), "issues": loaded.issues}
 
 
-def train_tiny_tokenizer(texts: list[str], vocab_size: int) -> Any:
-    """A byte-level BPE tokenizer with dialogkit's chat template (``dialogkit.tokenizer_tiny``).
+def resolve_template(template: str) -> str:
+    """The text of a named dialogkit template, or of a Jinja file."""
+    from dialogkit import tokenizer_tiny
+
+    if template in tokenizer_tiny.TEMPLATES:
+        return tokenizer_tiny.chat_template(template)
+    path = Path(template)
+    if not path.is_file():
+        raise UsageError(f"--chat-template {template}: not a file and not one of {', '.join(tokenizer_tiny.TEMPLATES)}")
+    return path.read_text(encoding="utf-8")
+
+
+def rendered_texts(dialogs: list[Any], chat_template: str, limit: int = 200) -> list[str]:
+    """Up to ``limit`` dialogs as the model will read them, so that the template's fixed text
+    (role headers, the tool list repeated in front of every dialog) gets merges: it is most of
+    what a tiny model reads."""
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    from dialogkit.prepare.render import template_inputs
+
+    out = []
+    for d in dialogs[:limit]:
+        messages, tools = template_inputs(d)
+        rendered, _ = render_jinja_template([messages], tools=tools, chat_template=chat_template)
+        out.append(rendered[0])
+    return out
+
+
+def train_tiny_tokenizer(texts: list[str], vocab_size: int, chat_template: str | None = None) -> Any:
+    """A byte-level BPE tokenizer with a chat template (dialogkit's own by default).
 
     The template's own text joins the corpus so its fixed strings (role headers, the tools
     preamble) get merges too.
     """
     from dialogkit import tokenizer_tiny
 
-    corpus = list(texts) + [tokenizer_tiny.chat_template()]
-    return tokenizer_tiny.build_tiny_tokenizer(corpus, vocab_size=vocab_size)
+    template = chat_template if chat_template is not None else tokenizer_tiny.chat_template()
+    corpus = list(texts) + [template]
+    return tokenizer_tiny.build_tiny_tokenizer(corpus, vocab_size=vocab_size, template=template)

@@ -86,6 +86,18 @@ def iter_jsonl(path: str | Path) -> Iterator[Raw]:
                 yield Raw(name, lineno, None, issue, line.decode("utf-8", "replace").rstrip("\n"))
 
 
+def raw_from_line(name: str, lineno: int, line: bytes) -> Raw:
+    """One undecoded JSONL line (newline included) as :func:`iter_jsonl` would yield it.
+
+    For readers that ship lines to worker processes and decode them there.
+    """
+    try:
+        return Raw(name, lineno, orjson.loads(line.rstrip(b"\r\n")))
+    except orjson.JSONDecodeError as e:
+        issue = _decode_issue(line, e).located(file=name, line=lineno)
+        return Raw(name, lineno, None, issue, line.decode("utf-8", "replace").rstrip("\n"))
+
+
 def iter_json_file(path: str | Path) -> Iterator[Raw]:
     """A whole-JSON file: an array gives one record per element (with its line), an object one record."""
     p = Path(path)

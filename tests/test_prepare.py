@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dialog_factory import make_dialogs
+
 from dialogkit.prepare import PrepareConfig, PrepareReport, prepare_dialogs
 from dialogkit.prepare.check import check_row
 from dialogkit.prepare.engine import Preparer
 from dialogkit.prepare.render import template_inputs
 from dialogkit.records import parse_dialog
-
 
 
 def trl_templates() -> Path:
@@ -40,11 +39,11 @@ def dialogs():
     return [parse_dialog(d) for d in make_dialogs(200, seed=7)]
 
 
-def trl_labels(tok, dialog, template):
+def trl_labels(tok, dialog, template, **template_kwargs):
     """What TRL's SFT preparation builds: apply_chat_template's assistant mask -> labels."""
     msgs, tools = template_inputs(dialog)
     out = tok.apply_chat_template(msgs, tools=tools, chat_template=template, tokenize=True, return_dict=True,
-                                  return_assistant_tokens_mask=True)
+                                  return_assistant_tokens_mask=True, **template_kwargs)
     return out["input_ids"], [t if m else -100 for t, m in zip(out["input_ids"], out["assistant_masks"])]
 
 
@@ -81,10 +80,12 @@ def test_untagged_template_spans_equal_its_tagged_twin(tiny_tok, dialogs):
     plain = (trl_templates() / "llama3.jinja").read_text()
     tagged = (trl_templates() / "llama3_training.jinja").read_text()
     report = PrepareReport()
-    rows = list(prepare_dialogs(dialogs, tiny_tok, PrepareConfig(), plain, report=report))
+    bos = {"bos_token": "<s>"}  # the tiny tokenizer has none; llama3 templates start with it
+    rows = list(prepare_dialogs(dialogs, tiny_tok, PrepareConfig(chat_template_kwargs=bos), plain, report=report))
     assert not report.template_tagged and report.per_turn_dialogs == 0
+    assert len(rows) == len(dialogs) and report.bad_dialogs == 0
     for dialog, row in zip(dialogs, rows):
-        ids, labels = trl_labels(tiny_tok, dialog, tagged)
+        ids, labels = trl_labels(tiny_tok, dialog, tagged, **bos)
         assert (row.input_ids, row.labels) == (ids, labels), dialog.id
 
 

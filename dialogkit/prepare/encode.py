@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
 from typing import Any
 
 from dialogkit.errors import UsageError
@@ -21,17 +20,43 @@ _MAX_CACHE = 200_000
 _VERIFY_FIRST = 64
 
 
-@dataclass(slots=True)
 class _Piece:
-    ids: list[int]
-    starts: list[int]  # char offsets relative to the piece
-    ends: list[int]
+    """Token ids of one text, with char offsets taken from the backend's encoding on first use.
+
+    Most pieces (user turns, tool results, system prompts) never need offsets; turning every
+    offset into Python ints costs about a fifth of tokenizing on text that does not repeat.
+    """
+
+    __slots__ = ("_enc", "_ends", "_starts", "ids")
+
+    def __init__(self, enc: Any):
+        self.ids: list[int] = enc.ids
+        self._enc = enc
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
+
+    def _offsets(self) -> None:
+        offsets = self._enc.offsets
+        self._starts, self._ends = [s for s, _ in offsets], [e for _, e in offsets]
+        self._enc = None
+
+    @property
+    def starts(self) -> list[int]:  # char offsets relative to the piece
+        if self._starts is None:
+            self._offsets()
+        return self._starts  # type: ignore[return-value]
+
+    @property
+    def ends(self) -> list[int]:
+        if self._ends is None:
+            self._offsets()
+        return self._ends  # type: ignore[return-value]
 
 
 class Encoded:
     """Token ids of one text plus the char <-> token mapping ``apply_chat_template`` uses."""
 
-    __slots__ = ("ids", "_char_starts", "_tok_starts", "_pieces")
+    __slots__ = ("_char_starts", "_pieces", "_tok_starts", "ids")
 
     def __init__(self) -> None:
         self.ids: list[int] = []
@@ -90,10 +115,11 @@ class PieceEncoder:
             # every added token (the backend handles `<think>`-like added tokens inside a piece).
             special = [t for t in added if t.special] or added
             contents = sorted({t.content for t in special}, key=len, reverse=True)
-            self._split = re.compile("|".join(re.escape(c) for c in contents))
+            # one capturing group: re.split gives [text, special, text, special, ..., text] in C
+            self._split = re.compile("(" + "|".join(re.escape(c) for c in contents) + ")")
             for t in special:
                 enc = backend.encode(t.content, add_special_tokens=False)
-                self._special[t.content] = _Piece(list(enc.ids), [s for s, _ in enc.offsets], [e for _, e in enc.offsets])
+                self._special[t.content] = _Piece(enc)
 
     def encode(self, text: str) -> Encoded:
         out = self._encode_pieces(text) if self.cached else self._encode_whole(text)
@@ -113,31 +139,43 @@ class PieceEncoder:
     def _encode_whole(self, text: str) -> Encoded:
         enc = self._backend.encode(text, add_special_tokens=False)
         out = Encoded()
-        out._add(0, _Piece(list(enc.ids), [s for s, _ in enc.offsets], [e for _, e in enc.offsets]))
+        out._add(0, _Piece(enc))
         return out
 
     def _encode_pieces(self, text: str) -> Encoded:
-        parts: list[tuple[int, str, bool]] = []
-        pos = 0
-        for m in self._split.finditer(text):
-            if m.start() > pos:
-                parts.append((pos, text[pos : m.start()], False))
-            parts.append((m.start(), m.group(), True))
-            pos = m.end()
-        if pos < len(text):
-            parts.append((pos, text[pos:], False))
+        parts = self._split.split(text)  # even positions: text between special tokens; odd: the tokens
         cache = self._cache
         if len(cache) > _MAX_CACHE:
             cache.clear()
-        missing = list({p for _, p, special in parts if not special and p not in cache})
+        missing = [p for p in set(parts[0::2]) if p and p not in cache]
         if missing:
-            for piece, enc in zip(missing, self._backend.encode_batch(missing, add_special_tokens=False)):
-                offs = enc.offsets
-                cache[piece] = _Piece(list(enc.ids), [s for s, _ in offs], [e for _, e in offs])
+            self._fill(missing)
         out = Encoded()
-        for start, piece, special in parts:
-            out._add(start, self._special[piece] if special else cache[piece])
+        ids, char_starts, tok_starts, pieces = out.ids, out._char_starts, out._tok_starts, out._pieces
+        special = self._special
+        pos = 0
+        for k, part in enumerate(parts):
+            if not part:
+                continue
+            piece = special[part] if k & 1 else cache[part]
+            char_starts.append(pos)
+            tok_starts.append(len(ids))
+            pieces.append(piece)
+            ids += piece.ids
+            pos += len(part)
         return out
+
+    def _fill(self, texts: list[str]) -> None:
+        for piece, enc in zip(texts, self._backend.encode_batch(texts, add_special_tokens=False)):
+            self._cache[piece] = _Piece(enc)
+
+    def piece_ids(self, text: str) -> list[int]:
+        """Tokens of ``text`` holding no special token (cached): what a piece between two encodes to."""
+        piece = self._cache.get(text)
+        if piece is None:
+            self._fill([text])
+            piece = self._cache[text]
+        return piece.ids
 
 
 def prefix_matches(enc: Encoded, token: int, char: int, text: str, encoder: PieceEncoder) -> bool:
@@ -159,4 +197,7 @@ def prefix_matches(enc: Encoded, token: int, char: int, text: str, encoder: Piec
     head = text[enc._char_starts[p] : char]
     if not head:
         return token == enc._tok_starts[p]
-    return encoder.encode(head).ids == enc.ids[enc._tok_starts[p] : token]
+    if head in encoder._special:  # the boundary is inside a special token: not a clean cut
+        return encoder.encode(head).ids == enc.ids[enc._tok_starts[p] : token]
+    # `head` is the start of one piece, so it holds no special token: the piece cache encodes it
+    return encoder.piece_ids(head) == enc.ids[enc._tok_starts[p] : token]

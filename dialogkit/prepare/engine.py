@@ -73,12 +73,15 @@ class Preparer:
         config: PrepareConfig,
         chat_template: str | None = None,
         summarizer: Summarizer | None = None,
+        reference: bool = False,
     ):
+        # reference=True: stock Jinja sandbox and whole-text tokenization, no caches; the fast
+        # path must give the same rows (tests/test_prepare_fast.py)
         self.config = config
         self.tokenizer = tokenizer
         variables = {**template_vars(tokenizer), **config.chat_template_kwargs}
-        self.renderer = Renderer(resolve_template(tokenizer, chat_template), variables)
-        self.encoder = PieceEncoder(tokenizer)
+        self.renderer = Renderer(resolve_template(tokenizer, chat_template), variables, fast=not reference)
+        self.encoder = PieceEncoder(tokenizer, cache=not reference)
         self.summarizer = summarizer
         self.tagged = self.renderer.tagged
         # Untagged templates are checked per dialog by prefix rendering; tagged ones once here.
@@ -128,7 +131,7 @@ class Preparer:
         return rows, built.issues, stats
 
     def _nonempty(self, row: Row, built: Built) -> bool:
-        if any(x != -100 for x in row.labels):
+        if row.labels.count(-100) < len(row.labels):
             return True
         built.issues.append(Issue("NO_TRAINED_TOKENS", "a row has no trained tokens; not written", severity="warning"))
         return False

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,7 @@ from dialogkit.prepare.engine import Preparer
 from dialogkit.prepare.pack import PackedRow, pack_rows
 from dialogkit.prepare.rows import Row
 from dialogkit.prepare.truncate import Summarizer
-from dialogkit.records import parse_dialog
 from dialogkit.schema import Dialog
-
-_CHUNK = 32
 
 
 def _tokenizer_class(path: Path) -> Any:
@@ -56,7 +52,9 @@ def load_tokenizer(path: str | Path) -> Any:
     try:
         cls = _tokenizer_class(p)
         if cls is None:
-            from transformers import AutoTokenizer as cls  # an unusual class name: let transformers resolve it
+            from transformers import (
+                AutoTokenizer as cls,  # an unusual class name: let transformers resolve it
+            )
         return cls.from_pretrained(str(p))
     except Exception as e:  # noqa: BLE001 - transformers raises many types for unreadable tokenizers
         raise InputError(f"{path}: cannot load a tokenizer: {type(e).__name__}: {e}") from e
@@ -138,75 +136,6 @@ def prepare_dialogs(
 
 
 # ----------------------------------------------------------------------------------- files
-_WORKER: Preparer | None = None
-
-
-@dataclass
-class _ChunkResult:
-    rows: list[Row] = field(default_factory=list)
-    report: PrepareReport = field(default_factory=PrepareReport)
-    issues: list[Issue] = field(default_factory=list)
-    bad: list[tuple[int, list[Issue]]] = field(default_factory=list)  # (position in chunk, issues)
-
-
-def _run_chunk(chunk: list[tuple[str, int, Any]]) -> _ChunkResult:
-    assert _WORKER is not None
-    out = _ChunkResult()
-    for pos, (file, line, data) in enumerate(chunk):
-        where = {"file": file, "line": line}
-        try:
-            dialog = parse_dialog(data, **where)
-        except RecordError as e:
-            out.report.dialogs += 1
-            out.report.bad_dialogs += 1
-            out.bad.append((pos, e.issues))
-            continue
-        where["record_id"] = dialog.id
-        before = len(out.issues)
-        bad_before = out.report.bad_dialogs
-        rows = process_dialog(_WORKER, dialog, out.report, out.issues, where)
-        if out.report.bad_dialogs > bad_before:
-            out.bad.append((pos, out.issues[before:]))
-            del out.issues[before:]
-        # compact for the trip to the parent; the audit trail (spans, context) stays here
-        out.rows += [Row(array("i", r.input_ids), array("i", r.labels), r.dialog_id, r.turn) for r in rows]
-    return out
-
-
-def _chunks(raws: Iterable[Raw], bad: list[tuple[Raw, list[Issue]]]) -> Iterator[tuple[list[Raw], list[Any]]]:
-    buf: list[Raw] = []
-    for raw in raws:
-        if not raw.ok:
-            bad.append((raw, [raw.issue]))  # type: ignore[list-item]
-            continue
-        buf.append(raw)
-        if len(buf) >= _CHUNK:
-            yield buf, [(r.file, r.line, r.data) for r in buf]
-            buf = []
-    if buf:
-        yield buf, [(r.file, r.line, r.data) for r in buf]
-
-
-def _results(chunks: Iterator[tuple[list[Raw], list[Any]]], workers: int) -> Iterator[tuple[list[Raw], _ChunkResult]]:
-    if workers <= 1:
-        for raws, payload in chunks:
-            yield raws, _run_chunk(payload)
-        return
-    import multiprocessing as mp
-
-    pending: list[list[Raw]] = []
-
-    def payloads() -> Iterator[list[Any]]:
-        for raws, payload in chunks:
-            pending.append(raws)
-            yield payload
-
-    # fork: workers inherit the loaded tokenizer and compiled template instead of reloading them
-    with mp.get_context("fork").Pool(workers) as pool:
-        for res in pool.imap(_run_chunk, payloads(), chunksize=1):
-            yield pending.pop(0), res
-
-
 @dataclass
 class FileResult:
     report: PrepareReport
@@ -228,27 +157,34 @@ def prepare_file(
 ) -> FileResult:
     """Prepare a dialog file into Parquet; bad records become issues (and rejects), never a crash."""
     from dialogkit.formats import read_raw
+    from dialogkit.prepare import workers as wk
     from dialogkit.prepare.writer import RowWriter
 
-    global _WORKER
     ensure_not_input(out_path, [in_path])
     if rejects is not None:
         ensure_not_input(rejects, [in_path])
     if workers > 1:
         os.environ["TOKENIZERS_PARALLELISM"] = "false"  # forked workers share no tokenizer threads
     tokenizer = load_tokenizer(tokenizer_path)
-    _WORKER = Preparer(tokenizer, config, chat_template, summarizer)
+    preparer = Preparer(tokenizer, config, chat_template, summarizer)
     report = PrepareReport()
-    _fill_facts(report, _WORKER)
+    _fill_facts(report, preparer)
     issues: list[Issue] = []
     bad: list[tuple[Raw, list[Issue]]] = []
     kept: list[Row] = []
+    # a plain .jsonl goes to the workers as undecoded lines: they decode it, the parent only splits
+    items = wk.iter_lines(in_path) if wk.plain_jsonl(in_path, fmt) else read_raw(in_path, fmt)
+    wk.install(preparer)
     try:
-        with RowWriter(out_path, packed=config.pack) as writer:
-            for raws, res in _results(_chunks(read_raw(in_path, fmt), bad), workers):
+        # the pool first: workers start while the parent opens the output (pyarrow's import)
+        with wk.pool(workers) as pool, RowWriter(out_path, packed=config.pack) as writer:
+            for payload, res in wk.results(wk.chunks(items, bad), pool):
                 report.merge(res.report)
                 issues += res.issues
-                bad += [(raws[pos], iss) for pos, iss in res.bad]
+                failed = sorted([(pos, None) for pos in res.undecodable] + res.bad, key=lambda x: x[0])
+                for pos, iss in failed:
+                    raw = wk.as_raw(payload[pos])
+                    bad.append((raw, iss if iss is not None else [raw.issue]))  # type: ignore[list-item]
                 if config.pack:
                     kept += res.rows
                 else:
@@ -260,7 +196,7 @@ def prepare_file(
                 for p in packed:
                     writer.write(p)
     finally:
-        _WORKER = None
+        wk.install(None)
     report.dialogs += sum(1 for raw, _ in bad if not raw.ok)
     report.bad_dialogs += sum(1 for raw, _ in bad if not raw.ok)
     all_issues = sorted([i for _, iss in bad for i in iss] + issues, key=lambda i: (i.file or "", i.line or 0))

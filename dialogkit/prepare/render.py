@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogkit.errors import Issue, RecordError
+from dialogkit.prepare.sandbox import speed_up
 from dialogkit.schema import AssistantMessage, Dialog, ToolMessage, ToolSpec
 
 GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
@@ -71,29 +72,6 @@ class Rendered:
     generation: tuple[tuple[int, int], ...] = ()
 
 
-_DICT_ATTRS = frozenset(dir(dict))
-
-
-def _fast_getattr(env: Any) -> Any:
-    """The sandbox's ``getattr`` with a shortcut for plain dicts, same results.
-
-    For a ``dict`` and a name that is not a dict attribute, Jinja's sandbox tries
-    ``getattr`` (which raises) and then returns the item or Undefined; we go to the item
-    directly. Everything else (methods, other types) takes the sandbox's checked path.
-    """
-    slow = env.getattr
-
-    def getattr_(obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRS:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return env.undefined(obj=obj, name=attribute)
-        return slow(obj, attribute)
-
-    return getattr_
-
-
 def _alias_reasoning(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # transformers gives templates the reasoning under every name they read it by
     return [
@@ -106,18 +84,18 @@ class Renderer:
 
     The template is compiled by transformers' own function (same sandbox, ``tojson``,
     ``raise_exception``, ``{% generation %}`` tracker) into a private environment whose
-    attribute lookup on plain dicts is shortcut (see :func:`_fast_getattr`). Inputs come from
+    sandbox checks are cached (see :mod:`dialogkit.prepare.sandbox`, same results). Inputs come from
     :func:`template_inputs`, so they are already plain JSON data.
     """
 
-    def __init__(self, template: str, template_vars: dict[str, Any] | None = None):
+    def __init__(self, template: str, template_vars: dict[str, Any] | None = None, fast: bool = True):
         from transformers.utils import chat_template_utils as ctu
 
         self.template = template
         self.tagged = has_generation_tags(template)
         self._compiled = ctu._cached_compile_jinja_template(template)  # a private copy, not the shared cache
-        env = self._compiled.environment
-        env.getattr = _fast_getattr(env)
+        if fast:  # False: transformers' sandbox untouched (the reference the fast path is tested against)
+            speed_up(self._compiled.environment)
         self._with_indices = ctu._render_with_assistant_indices
         self._vars = dict(template_vars or {})
 

@@ -63,11 +63,11 @@ class RowWriter:
 
         if not self._buf:
             return
-        cols = {}
+        cols = []
         for name, typ in zip(self._schema.names, self._schema.types):
             values = [r.get(name) for r in self._buf]
-            cols[name] = _int_lists(values) if name in _DENSE else pa.array(values, type=typ)
-        self._pq.write_table(pa.table(cols, schema=self._schema))
+            cols.append(_column(values, typ, dense=name in _DENSE))
+        self._pq.write_table(pa.Table.from_arrays(cols, schema=self._schema))
         self._buf = []
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -82,13 +82,68 @@ class RowWriter:
             self._atomic.__exit__(exc_type, exc, tb)
 
 
+# Columns are built from buffers: ``pa.array`` on Python or numpy data imports pandas (a
+# second or more of start-up on a busy machine) just to check the input's type.
+
+
+def _offsets(lengths: list[int]) -> Any:
+    import numpy as np
+
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _flat(kind: Any, values: Any, valid: Any = None) -> Any:
+    """A flat Arrow array of ``kind`` over numpy ``values`` (``valid``: bool mask, None = all)."""
+    import numpy as np
+    import pyarrow as pa
+
+    bitmap = None
+    if valid is not None and not valid.all():
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)])
+
+
 def _int_lists(values: list[Any]) -> Any:
     """list<int32> column from Python lists or ``array('i')`` (numpy, not per-element conversion)."""
     import numpy as np
     import pyarrow as pa
 
     parts = [np.asarray(v, dtype=np.int32) for v in values]
-    offsets = np.zeros(len(parts) + 1, dtype=np.int32)
-    np.cumsum([len(p) for p in parts], out=offsets[1:])
     flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
+    offsets = _offsets([len(p) for p in parts])
+    return pa.ListArray.from_arrays(_flat(pa.int32(), offsets), _flat(pa.int32(), flat))
+
+
+def _strings(values: list[str]) -> Any:
+    import pyarrow as pa
+
+    data = [v.encode("utf-8") for v in values]
+    offsets = _offsets([len(d) for d in data])
+    return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
+
+
+def _ints(values: list[int | None]) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    valid = np.array([v is not None for v in values], dtype=bool)
+    ints = np.array([0 if v is None else v for v in values], dtype=np.int32)
+    return _flat(pa.int32(), ints, valid)
+
+
+def _column(values: list[Any], typ: Any, dense: bool) -> Any:
+    """One column of ``typ`` from Python values; lists of strings or ints may hold None items."""
+    import pyarrow as pa
+
+    if dense:
+        return _int_lists(values)
+    if typ == pa.string():
+        return _strings(values)
+    if typ == pa.int32():
+        return _ints(values)
+    # list<string> / list<int32> of packed rows: flatten, build the items, then the lists
+    items = [x for v in values for x in v]
+    inner = _column(items, typ.value_type, dense=False)
+    return pa.ListArray.from_arrays(_flat(pa.int32(), _offsets([len(v) for v in values])), inner)

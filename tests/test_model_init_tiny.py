@@ -123,3 +123,11 @@ def test_compact_template_lists_tools_one_line_each_and_prepares_exactly(run_cli
 def test_unknown_template_is_a_usage_error(run_cli, data, tmp_path):
     res = run_cli("model", "init-tiny", "--data", data, "--out", tmp_path / "m", "--chat-template", "nope")
     assert res.exit_code == 2 and "not a file and not one of dialogkit, dialogkit_compact" in res.stderr
+
+
+def test_template_file_that_cannot_render_is_a_usage_error(run_cli, data, tmp_path):
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{{ raise_exception('no tools here') }}", encoding="utf-8")
+    res = run_cli("model", "init-tiny", "--data", data, "--out", tmp_path / "m", "--chat-template", bad)
+    assert res.exit_code == 2 and "chat template cannot render dialog d0" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "m" / "config.json").exists()

@@ -153,9 +153,9 @@ def init_tiny_from_data(data: str, out: Path, tiny: TinyConfig, *, vocab_size: i
     loaded = load_dialogs(data, data_format)
     if not loaded.records:
         raise InputError(f"{data}: no usable dialogs to train a tokenizer on ({loaded.read} read)")
-    _clear_out(out, overwrite)
-    chat_template = resolve_template(template)
+    chat_template = resolve_template(template)  # template errors before anything is deleted
     texts = dialog_texts(loaded.records) + rendered_texts(loaded.records, chat_template)
+    _clear_out(out, overwrite)
     tokenizer = train_tiny_tokenizer(texts, vocab_size, chat_template)
     info = build_tiny_model(tokenizer, out, tiny)
     return {**info, "dialogs": len(loaded.records), "texts": len(texts), "issues": loaded.issues}
@@ -181,10 +181,15 @@ def rendered_texts(dialogs: list[Any], chat_template: str, limit: int = 200) -> 
 
     from dialogkit.prepare.render import template_inputs
 
+    from jinja2 import TemplateError
+
     out = []
     for d in dialogs[:limit]:
         messages, tools = template_inputs(d)
-        rendered, _ = render_jinja_template([messages], tools=tools, chat_template=chat_template)
+        try:
+            rendered, _ = render_jinja_template([messages], tools=tools, chat_template=chat_template)
+        except TemplateError as e:  # a user's template file: say which dialog it cannot render
+            raise UsageError(f"chat template cannot render dialog {d.id}: {e}") from e
         out.append(rendered[0])
     return out
 

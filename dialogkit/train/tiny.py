@@ -177,11 +177,10 @@ def rendered_texts(dialogs: list[Any], chat_template: str, limit: int = 200) -> 
     """Up to ``limit`` dialogs as the model will read them, so that the template's fixed text
     (role headers, the tool list repeated in front of every dialog) gets merges: it is most of
     what a tiny model reads."""
+    from jinja2 import TemplateError
     from transformers.utils.chat_template_utils import render_jinja_template
 
     from dialogkit.prepare.render import template_inputs
-
-    from jinja2 import TemplateError
 
     out = []
     for d in dialogs[:limit]:

@@ -15,13 +15,15 @@ from dialogkit.mine.rules import RuleMiner
 from dialogkit.mine.runner import iter_dialogs, resolve_strategies, turns
 from dialogkit.mine.stats import MineStats
 from dialogkit.mine.strategies import STRATEGIES
-from dialogkit.mine.strategies.base import Negative, Strategy, rejected_turn
+from dialogkit.mine.strategies.base import Negative, Strategy, rejected_turn, retell
 from dialogkit.mine.strategies.values import date_shifts, enum_neighbours, number_shifts
 from dialogkit.mine.verify import Verifier, failed, separating
 from dialogkit.records import parse_pair
 
 ASSETS = Path(__file__).parent / "assets" / "mine"
 DIALOGS = ASSETS / "dialogs.jsonl"
+# Synthesized dialogs whose assistant turns write their state in the reasoning (synth + demo form).
+STATE_DIALOGS = ASSETS / "state_dialogs.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +71,12 @@ def test_number_and_enum_edits_respect_the_schema():
 
 
 # --------------------------------------------------------------------------------- each strategy
-def test_every_builtin_strategy_yields_verified_pairs_on_the_fixtures(mined):
+def test_every_builtin_strategy_yields_verified_pairs_on_the_fixtures(mined, tmp_path):
     report, pairs = mined
     assert report.issues == []
+    out = tmp_path / "state_pairs.jsonl"
+    assert mine_file(STATE_DIALOGS, out, MineConfig(seed=0)).issues == []
+    pairs = pairs + [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     types = {p["metadata"]["negative_type"] for p in pairs}
     assert types == set(STRATEGIES.names())
     for p in pairs:
@@ -110,6 +115,47 @@ def test_wrong_tool_args_changes_exactly_one_argument_to_a_schema_valid_value(mi
         assert p["metadata"]["verified_by"][0]["metric"] == "tools.tool_call_accuracy"
         assert p["metadata"]["verified_by"][0]["rejected"]["passed"] is False
     assert kinds & {"enum_neighbour", "date_shift", "other_entity", "number_shift", "swap"}
+
+
+def test_retell_replaces_each_value_once_or_not_at_all():
+    state = "state restaurant: book; restaurant=Cotto; day=Saturday; people=2; time=12:00"
+    assert retell(state, {"Saturday": "Sunday"}) == state.replace("Saturday", "Sunday")
+    assert retell(state, {2: 3}) == state.replace("people=2", "people=3")  # not the 2 of 12:00
+    assert retell(state, {"Cotto": "Saturday", "Saturday": "Cotto"}) == (
+        "state restaurant: book; restaurant=Saturday; day=Cotto; people=2; time=12:00"
+    )
+    assert retell("去北京的高铁", {"北京": "上海"}) == "去上海的高铁"
+    assert retell("2 adults, 2 children", {2: 3}) is None  # ambiguous: which one?
+    assert retell(state, {"Monday": "Friday"}) is None and retell(None, {"a": "b"}) is None
+
+
+def test_wrong_state_changes_one_believed_value_and_keeps_the_action(tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    report = mine_file(STATE_DIALOGS, out, MineConfig(seed=0, strategies=["wrong_state"]))
+    pairs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(pairs) >= 10 and report.stats.pairs == {"wrong_state": len(pairs)}
+    for p in pairs:
+        chosen, rejected, edit = p["chosen"][0], p["rejected"][0], p["metadata"]["edit"]
+        assert (chosen.get("content", ""), chosen.get("tool_calls", [])) == (
+            rejected.get("content", ""), rejected.get("tool_calls", []))
+        assert f"{edit['slot']}={edit['from']}" in chosen["reasoning"]
+        assert rejected["reasoning"] == chosen["reasoning"].replace(f"={edit['from']}", f"={edit['to']}")
+        check = p["metadata"]["verified_by"][0]
+        assert check["metric"] == "state.belief_match" and check["rejected"]["passed"] is False
+        assert check["chosen"]["passed"] is True
+
+
+def test_belief_match_reads_the_state_line_of_the_reasoning_only():
+    d = next(iter_dialogs(STATE_DIALOGS, "dialogkit"))[0]
+    i = next(k for k, m in enumerate(d.messages) if m.role == "assistant" and m.state and m.state.slots)
+    gold = d.messages[i]
+    slot, value = next(iter(gold.state.slots.items()))
+    verifier = Verifier()
+    assert verifier.evaluate(d, i, gold)["state.belief_match"].passed
+    wrong = gold.model_copy(update={"reasoning": gold.reasoning.replace(f"{slot}={value}", f"{slot}=zzz")})
+    assert not verifier.evaluate(d, i, wrong)["state.belief_match"].passed
+    free = gold.model_copy(update={"reasoning": "The user wants a table."})  # no state line: no check
+    assert "state.belief_match" not in verifier.evaluate(d, i, free)
 
 
 def test_specific_negatives_on_the_fixtures(mined):

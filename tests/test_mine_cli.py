@@ -65,15 +65,21 @@ def test_mine_synthesized_dialogs_gives_exact_pairs_of_many_types(synthesized, t
     assert s["pairs"] == len(pairs) and sum(s["pairs_by_type"].values()) == len(pairs)
     assert sum(s["pairs_by_assistant_turn"].values()) == len(pairs)
     assert {"chosen_longer", "mean_ratio", "by_type"} <= set(s["length"])
-    # skipped clarification only where synth says slots were missing
+    # skipped clarification only where synth says slots were missing, or at a confirmation
+    kinds = set()
     for p in pairs:
         if p["metadata"]["negative_type"] == "skipped_clarification":
+            kinds.add(p["metadata"]["edit"]["kind"])
+            if p["metadata"]["expected"] == "confirm":
+                assert p["metadata"]["edit"]["kind"] in ("unconfirmed_call", "proceed_without_confirming")
+                continue
             note = next(
                 a
                 for a in sources[p["metadata"]["source_id"]]["metadata"]["annotations"]
                 if a["message"] == p["metadata"]["turn"]
             )
             assert note["missing"]
+    assert "unconfirmed_call" in kinds and kinds - {"unconfirmed_call", "proceed_without_confirming"}
 
 
 def _trl_row(tmp_path, run_cli) -> dict:

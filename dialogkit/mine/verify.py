@@ -11,7 +11,10 @@ thin functions over the scorers' own internals (tokenizer, n-grams, JSON parsing
 * ``length.length_ratio`` - tokens of the reply / tokens of the reference turn, passes up to a ratio;
 * ``structured.tool_call_json`` - ``<tool_call>`` blocks left in the text (calls that did not parse);
 * ``text.rouge_l`` - ROUGE-L against the reference turn; *soft*: used to verify off-topic
-  negatives, never to rank on-policy samples (a good paraphrase may share few words).
+  negatives, never to rank on-policy samples (a good paraphrase may share few words);
+* ``state.belief_match`` - the state a turn writes in its reasoning (``state ...``,
+  :mod:`dialogkit.generate.state_text`) holds the gold turn's slot values; only for turns that
+  write one, against a gold turn that has a state.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialogkit.generate.state_text import parse_state
 from dialogkit.io import dumps
-from dialogkit.schema import AssistantMessage, Dialog
+from dialogkit.schema import AssistantMessage, Dialog, DialogState
 from dialogkit.score.base import AGGREGATORS, make_scorer
 from dialogkit.score.structured import parse_json_text
 from dialogkit.score.text import ngrams, rouge_l, tokens
@@ -125,11 +129,27 @@ class Verifier:
             if gold.content.strip() and not gold.tool_calls:
                 r = rouge_l(text, gold.content)
                 out["text.rouge_l"] = Outcome(r, r >= cfg.min_rouge, soft=True)
+        if gold.state is not None and gold.state.slots:
+            belief = parse_state(cand.reasoning)
+            if belief is not None:
+                same = _beliefs(belief) == _beliefs(gold.state)
+                out["state.belief_match"] = Outcome(float(same), same)
         ref_len = message_tokens(gold)
         if ref_len:
             ratio = message_tokens(cand) / ref_len
             out["length.length_ratio"] = Outcome(ratio, ratio <= cfg.max_length_ratio)
         return out
+
+
+def _beliefs(state: DialogState) -> dict[str | None, dict[str, str]]:
+    """Slot values per frame as the state line writes them (lists joined by ``|``)."""
+
+    def text(v: object) -> str:
+        return "|".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    out = {state.domain: {k: text(v) for k, v in state.slots.items()}}
+    out.update({name: {k: text(v) for k, v in f.slots.items()} for name, f in state.frames.items()})
+    return out
 
 
 def failed(outcomes: Outcomes, soft: bool = False) -> list[str]:

@@ -17,6 +17,7 @@ from dialogkit.registry import Registry
 STRATEGIES: Registry[type[Strategy]] = Registry("mine strategy", "dialogkit.mine_strategies")
 for _name, _target in {
     "wrong_tool_args": "dialogkit.mine.strategies.wrong_args:WrongToolArgs",
+    "wrong_state": "dialogkit.mine.strategies.wrong_state:WrongState",
     "missing_tool_call": "dialogkit.mine.strategies.missing_call:MissingToolCall",
     "hallucination": "dialogkit.mine.strategies.hallucination:Hallucination",
     "skipped_clarification": "dialogkit.mine.strategies.clarify:SkippedClarification",

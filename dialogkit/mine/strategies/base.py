@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, ClassVar
 
 from dialogkit.mine.corpus import Corpus
@@ -101,10 +103,38 @@ def rejected_turn(
     gold: AssistantMessage, content: str = "", tool_calls: list[ToolCall] | None = None
 ) -> AssistantMessage:
     """A rejected turn: new content/calls; the gold turn's labels (state, acts, expected) are not
-    carried over since they describe the gold action. Reasoning is kept so only the action differs."""
+    carried over since they describe the gold action. Reasoning is kept so only the action differs
+    (``wrong_state`` is the one strategy that edits the reasoning, with :func:`retell`)."""
     return AssistantMessage(
         role="assistant", content=content, tool_calls=tool_calls or [], reasoning=gold.reasoning
     )
+
+
+def _token(value: Any) -> re.Pattern[str]:
+    # ASCII word boundaries only: "2" must not match inside "12:00", but a Chinese value may sit
+    # between Chinese characters ("去北京的").
+    return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(value))}(?![A-Za-z0-9_])")
+
+
+def retell(text: str | None, changes: dict[Any, Any]) -> str | None:
+    """``text`` with each old value replaced by its new one, all at once; ``None`` unless every old
+    value occurs in it exactly once (an ambiguous or absent value is left to the caller)."""
+    if not text or not changes:
+        return None
+    spans = []
+    for old, new in changes.items():
+        hits = list(_token(old).finditer(text))
+        if len(hits) != 1:
+            return None
+        spans.append((hits[0].start(), hits[0].end(), str(new)))
+    spans.sort()
+    if any(a[1] > b[0] for a, b in pairwise(spans)):
+        return None
+    out, pos = [], 0
+    for start, end, new in spans:
+        out += [text[pos:start], new]
+        pos = end
+    return "".join([*out, text[pos:]])
 
 
 def pick(rng: random.Random, options: list[Any]) -> Any:

@@ -1,10 +1,15 @@
-"""Skipped clarification: required information is missing, and the assistant acts anyway.
+"""Skipped clarification: the assistant acts where it should ask.
 
-Only turns labelled ``clarify`` count, and when synth annotations are present only those whose
-``missing`` slots are non-empty (the goal really is underspecified). The rejected turn is the
-call the gold dialog makes *later*, once the user has supplied the values - made now, with the
-values the user has not given yet (invented) - or, when there is no such call, a reply that goes
-ahead without asking. The behaviour scorer must see that no question was asked.
+Turns labelled ``clarify`` - required information is missing; with synth annotations only those
+whose ``missing`` slots are non-empty (the goal really is underspecified): the rejected turn is
+the call the gold dialog makes *later*, once the user has supplied the values - made now, with
+the values the user has not given yet (invented) - or, when there is no such call, a reply that
+goes ahead without asking.
+
+Turns labelled ``confirm`` - everything is known, but the action (a booking, a payment) needs the
+user's yes first: the rejected turn makes that later call now, unconfirmed, or goes ahead in text.
+
+The behaviour scorer must see that no question was asked.
 """
 
 from __future__ import annotations
@@ -31,13 +36,16 @@ def _same_intent(a, b) -> bool:
 
 class SkippedClarification(Strategy):
     name = "skipped_clarification"
-    description = "acts (calls a tool with guessed values, or proceeds) although required slots are missing"
+    description = ("acts (calls a tool with guessed values, or proceeds) although required slots are missing, "
+                   "or before the user confirmed")
     targets = ("behaviour.behaviour_accuracy", "behaviour.clarify_rate", "behaviour.premature_call_rate")
 
     def propose(self, ctx: TurnContext, rng: random.Random) -> Negative | None:
         gold = ctx.message
-        if ctx.expected != "clarify" or gold.tool_calls:
+        if ctx.expected not in ("clarify", "confirm") or gold.tool_calls:
             return None
+        if ctx.expected == "confirm":
+            return self._unconfirmed(ctx, rng)
         if ctx.annotation is not None and "missing" in ctx.annotation and not ctx.annotation["missing"]:
             return None
         context = ctx.context_text()
@@ -69,3 +77,14 @@ class SkippedClarification(Strategy):
             rejected_turn(gold, text),
             {"kind": "proceed_without_asking", "missing": (ctx.annotation or {}).get("missing")},
         )
+
+    def _unconfirmed(self, ctx: TurnContext, rng: random.Random) -> Negative:
+        gold = ctx.message
+        for m in ctx.later():  # the call the user's yes leads to, made before it
+            if m.role == "assistant" and m.tool_calls:
+                if _same_intent(gold, m):
+                    return Negative(rejected_turn(gold, "", list(m.tool_calls)),
+                                    {"kind": "unconfirmed_call", "calls": [c.name for c in m.tool_calls]})
+                break
+        text = pick(rng, PROCEED["zh" if ctx.zh else "en"])
+        return Negative(rejected_turn(gold, text), {"kind": "proceed_without_confirming"})

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from dialog_factory import long_dialog, make_dialogs
 
-from dialogkit.validate import ValidateConfig, resolve_codes, runner, validate_file
+from dialogkit.validate import ValidateConfig, chunks, resolve_codes, validate_file
 from dialogkit.validate.checker import RecordChecker, unpack
 from dialogkit.validate.runner import Outputs
 
@@ -114,8 +114,8 @@ def test_workers_reading_byte_ranges_match_one_process(tmp_path, monkeypatch):
     big = tmp_path / "big.jsonl"
     lines = MIXED.read_bytes().splitlines()
     big.write_bytes(b"\n".join(lines * 12) + b"\n\n" + lines[0])  # a blank line, no final newline
-    monkeypatch.setattr(runner, "CHUNK_BYTES", 1500)
-    assert len(list(runner._span_chunks(big))) > 20
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1500)
+    assert len(list(chunks.span_chunks(big))) > 20
     one_issues, one_files = _run(big, tmp_path, 1, "one")
     two_issues, two_files = _run(big, tmp_path, 2, "two")
     assert one_issues == two_issues
@@ -128,8 +128,8 @@ def test_workers_reading_byte_ranges_match_one_process(tmp_path, monkeypatch):
 def test_span_chunks_cover_the_file_at_line_ends(tmp_path, monkeypatch):
     path = tmp_path / "x.jsonl"
     path.write_bytes(b"".join(b'{"id": "%d", "pad": "%s"}\n' % (i, b"x" * (i * 37 % 500)) for i in range(300)))
-    monkeypatch.setattr(runner, "CHUNK_BYTES", 1000)
-    spans = [c.span for c in runner._span_chunks(path)]
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1000)
+    spans = [c.span for c in chunks.span_chunks(path)]
     data = path.read_bytes()
     assert spans[0][0] == 0 and spans[-1][1] == len(data)
     assert all(a[1] == b[0] for a, b in pairwise(spans))

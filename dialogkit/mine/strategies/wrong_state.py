@@ -40,7 +40,8 @@ class WrongState(Strategy):
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 continue
             for new in _alternatives(ctx, slot, value):
-                told = retell(gold.reasoning, {value: new})
+                # "slot=value" as format_state writes it: the edit lands on this slot's value only
+                told = retell(gold.reasoning, {f"{slot}={value}": f"{slot}={new}"})
                 if told is not None:
                     edits.setdefault(slot, []).append((value, new, told))
         if not edits:

@@ -6,8 +6,10 @@ on), a trained model's wrong tool arguments start there: it writes a wrong value
 and then copies it faithfully into the call (docs/mining.md). This negative says another value
 of one slot - a date, weekday or time shifted, an integer +/- 1, or another value of that slot
 seen in the input - where the gold reasoning states it, and keeps the gold text and calls. The
-pair differs exactly at the wrong belief; nothing after it (the call copying the belief) is
-pushed down, which a preference loss would otherwise learn as "do not copy".
+pair first differs at the wrong belief. What follows in the rejected turn is the gold action,
+which that belief does not lead to; a rejected turn that copied its wrong belief faithfully into
+the call would instead teach a preference loss "do not copy your state". (Measured on the
+demo's model, DPO on these pairs did not improve tool calls either: docs/mining.md.)
 """
 
 from __future__ import annotations

@@ -19,6 +19,25 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="module")
+def fake():
+    """An OpenAI-compatible fake server on 127.0.0.1 (tests/fakes), one per test module."""
+    from fakes import FakeOpenAI
+
+    with FakeOpenAI() as srv:
+        yield srv
+
+
+@pytest.fixture()
+def server(fake):
+    """``fake`` with no faults and zeroed counters, for one test."""
+    from fakes import Faults
+
+    fake.faults = Faults()
+    fake.reset_counts()
+    return fake
+
+
 @pytest.fixture()
 def run_cli():
     """Run ``dialogkit ARGS`` in-process; returns click's Result (exit_code, stdout, stderr)."""

@@ -8,27 +8,13 @@ import random
 import threading
 import time
 
-import pytest
-from fakes import FakeOpenAI, Faults
+from fakes import Faults
 
 from dialogkit.synth.client import ChatClient, ClientConfig, RequestFailed
 from dialogkit.synth.journal import AppendLog, ItemResult, Journal, LiveOutput, OrderedRunner, request_key
 from dialogkit.synth.transports import OpenAITransport, _retry_after
 
 SUPPORT_TOOLS = None
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture()
-def server(fake):
-    fake.faults = Faults()
-    fake.reset_counts()
-    return fake
 
 
 # ----------------------------------------------------------------------------- append log

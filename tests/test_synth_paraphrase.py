@@ -6,23 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import FakeOpenAI, Faults
+from fakes import Faults
 
 from dialogkit.synth.check import check_dialog
 from dialogkit.synth.paraphrase import keep_in, pinned_values
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture()
-def server(fake):
-    fake.faults = Faults()
-    fake.reset_counts()
-    return fake
 
 
 @pytest.fixture(scope="module")

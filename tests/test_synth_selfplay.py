@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from fakes import FakeOpenAI, Faults
+from fakes import Faults
 
 from dialogkit.synth.check import check_dialog
 from dialogkit.synth.journal import Journal
@@ -20,19 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FAULTY = Faults(seed=1, rate_429=0.05, retry_after=0.02, rate_500=0.05, rate_timeout=0.03, timeout_delay=1.0,
                 rate_malformed=0.03, rate_bad_tool_args=0.08, latency=0.01)
 FAST = ("--set", "timeout=0.6", "--set", "backoff_base=0.01", "--set", "max_retries=8")
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture()
-def server(fake):
-    fake.faults = Faults()
-    fake.reset_counts()
-    return fake
 
 
 def selfplay(run_cli, server, out, n, *extra):

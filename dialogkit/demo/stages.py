@@ -141,15 +141,19 @@ def _train_summary(run: Path) -> dict[str, Any]:
         return {}
 
 
-def sft(ctx: Context) -> StageResult:
-    d, res = ctx.dir("sft"), StageResult()
+def _train_stage(ctx: Context, stage: str, model: Path, data: Path, sets: dict[str, Any]) -> StageResult:
+    """``dialogkit train <stage>`` from ``model`` on ``data`` into ``DIR/NN_stage/run``."""
+    d, res = ctx.dir(stage), StageResult()
     run = d / "run"
-    _train(ctx, "sft", res, ["train", "sft", "--model", ctx.output("prepare", "base"),
-                           "--data", ctx.output("validate", "train"), "--output", run, "--overwrite",
-                           *_sets(ctx.cfg.sft)])
+    _train(ctx, stage, res, ["train", stage, "--model", model, "--data", data, "--output", run, "--overwrite",
+                             *_sets(sets)])
     res.outputs.update(run=str(run), config=str(run / "config.yaml"), metrics=str(run / "metrics.jsonl"))
     res.facts = {"summary": _train_summary(run)}
     return res
+
+
+def sft(ctx: Context) -> StageResult:
+    return _train_stage(ctx, "sft", ctx.output("prepare", "base"), ctx.output("validate", "train"), ctx.cfg.sft)
 
 
 def mine(ctx: Context) -> StageResult:
@@ -164,14 +168,7 @@ def mine(ctx: Context) -> StageResult:
 
 
 def dpo(ctx: Context) -> StageResult:
-    d, res = ctx.dir("dpo"), StageResult()
-    run = d / "run"
-    _train(ctx, "dpo", res, ["train", "dpo", "--model", ctx.output("sft", "run"),
-                           "--data", ctx.output("mine", "pairs"), "--output", run, "--overwrite",
-                           *_sets(ctx.cfg.dpo)])
-    res.outputs.update(run=str(run), config=str(run / "config.yaml"), metrics=str(run / "metrics.jsonl"))
-    res.facts = {"summary": _train_summary(run)}
-    return res
+    return _train_stage(ctx, "dpo", ctx.output("sft", "run"), ctx.output("mine", "pairs"), ctx.cfg.dpo)
 
 
 # ------------------------------------------------------------------------------------- score

@@ -20,6 +20,22 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
+def tiny_tok():
+    """A BPE tokenizer trained here on a little dialog text (no hub, no ../shared)."""
+    from dialogkit.tokenizer_tiny import build_tiny_tokenizer
+
+    return build_tiny_tokenizer(vocab_size=500)
+
+
+@pytest.fixture(scope="module")
+def qwen_tok(shared_dir):
+    """The real Qwen3 tokenizer from ../shared (skips without it)."""
+    from dialogkit.prepare import load_tokenizer
+
+    return load_tokenizer(shared_dir / "tokenizers/qwen3")
+
+
+@pytest.fixture(scope="module")
 def fake():
     """An OpenAI-compatible fake server on 127.0.0.1 (tests/fakes), one per test module."""
     from fakes import FakeOpenAI

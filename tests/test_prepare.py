@@ -21,20 +21,6 @@ def trl_templates() -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_tok():
-    from dialogkit.tokenizer_tiny import build_tiny_tokenizer
-
-    return build_tiny_tokenizer(vocab_size=500)
-
-
-@pytest.fixture(scope="module")
-def qwen_tok(shared_dir):
-    from dialogkit.prepare import load_tokenizer
-
-    return load_tokenizer(shared_dir / "tokenizers/qwen3")
-
-
-@pytest.fixture(scope="module")
 def dialogs():
     return [parse_dialog(d) for d in make_dialogs(200, seed=7)]
 

@@ -41,20 +41,6 @@ def samples():
     return out + [parse_dialog(d) for d in make_dialogs(60, seed=11)]
 
 
-@pytest.fixture(scope="module")
-def tiny_tok():
-    from dialogkit.tokenizer_tiny import build_tiny_tokenizer
-
-    return build_tiny_tokenizer(vocab_size=500)
-
-
-@pytest.fixture(scope="module")
-def qwen_tok(shared_dir):
-    from dialogkit.prepare import load_tokenizer
-
-    return load_tokenizer(shared_dir / "tokenizers/qwen3")
-
-
 def _run(tok, dialogs, config, template, reference):
     preparer = Preparer(tok, config, template, reference=reference)
     report, issues = PrepareReport(), []

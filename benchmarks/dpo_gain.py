@@ -20,7 +20,8 @@ Preference dialogs are fresh because the SFT model has memorised its 400 trainin
 negatives, show on dialogs it has not seen.
 
 Usage: python benchmarks/dpo_gain.py DEMO_DIR [--work DIR] [--n-pref 400] [--n-eval 300]
-       [--k 4] [--steps 60] [--labels call_tool,clarify,confirm] [--rules S,...] [--reuse] [--seed 0]
+       [--k 4] [--temperature 0.8] [--steps 60] [--labels call_tool,clarify,confirm] [--edit-chosen]
+       [--rules S,...] [--reuse] [--seed 0]
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def main() -> None:
     ap.add_argument("--n-pref", type=int, default=400)
     ap.add_argument("--n-eval", type=int, default=300)
     ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--temperature", type=float, default=0.8, help="sampling temperature of the on-policy samples")
     ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--edit-chosen", action="store_true", help="mine minimal-edit pairs (mine --edit-chosen)")
     ap.add_argument("--labels", default="call_tool,clarify,confirm", help="turns sampled on-policy")
     ap.add_argument("--rules", default="", help="rule-based strategies added to the on-policy pairs")
     ap.add_argument("--reuse", action="store_true", help="keep data and pairs already in --work")
@@ -128,7 +131,8 @@ def main() -> None:
     onpolicy, pairs = work / "pairs.onpolicy.jsonl", work / "pairs.jsonl"
     if not (args.reuse and onpolicy.is_file()):
         print(sh("mine", pref, "--out", onpolicy, "--strategies", "none", "--policy", sft, "--k", args.k,
-                 "--labels", args.labels, "--max-new-tokens", 160, "--seed", args.seed).strip())
+                 "--labels", args.labels, "--max-new-tokens", 160, "--temperature", args.temperature,
+                 "--seed", args.seed, *(["--edit-chosen"] if args.edit_chosen else [])).strip())
     text = onpolicy.read_text(encoding="utf-8")
     if args.rules:
         rules = work / "pairs.rules.jsonl"

@@ -163,6 +163,8 @@ def test_usage_errors(tmp_path, run_cli):
     assert res.exit_code == 1 and "refusing to overwrite an input" in res.output
     res = run_cli("mine", DIALOGS, "--out", tmp_path / "p.jsonl", "--judge", "gpt")
     assert res.exit_code == 2 and "--policy" in res.output
+    res = run_cli("mine", DIALOGS, "--out", tmp_path / "p.jsonl", "--edit-chosen")
+    assert res.exit_code == 2 and "--policy" in res.output
     res = run_cli("mine", DIALOGS, "--out", tmp_path / "p.jsonl", "--strategies", "none")
     assert res.exit_code == 2
     res = run_cli("mine", DIALOGS)

@@ -256,3 +256,65 @@ def test_cli_on_policy_with_the_openai_backend(tmp_path, run_cli, fake_openai, m
     assert p["rejected"][0]["tool_calls"][0]["arguments"]["date"] == "2025-05-14"
     req = next(r for r in fake_openai.requests if "Paris" in r["messages"][-1].get("content") or "")
     assert req["model"] == "tiny" and req["n"] == 2 and req["tools"][0]["function"]["name"] == "get_weather"
+
+
+# ----------------------------------------------------------------------- minimal-edit chosen
+def _turn(reasoning, calls=(), content=""):
+    return AssistantMessage(role="assistant", content=content, reasoning=reasoning, tool_calls=list(calls))
+
+
+def test_minimal_edit_fixes_only_the_wrong_values():
+    from dialogkit.mine.minimal_edit import minimal_edit
+
+    rejected = _turn("state restaurant: book_table; people=5; day=friday; time=19:00",
+                     [ToolCall(id="s1", name="book_table", arguments={"people": 5, "day": "friday", "time": "19:00"})])
+    chosen = _turn("state restaurant: book_table; people=4; day=friday; time=19:00",
+                   [ToolCall(id="g1", name="book_table", arguments={"time": "19:00", "day": "friday", "people": 4})])
+    edited = minimal_edit(rejected, chosen)
+    assert edited.reasoning == "state restaurant: book_table; people=4; day=friday; time=19:00"
+    # the sample's own call id and argument order; only the value differs from the rejected
+    assert edited.tool_calls[0].id == "s1"
+    assert list(edited.tool_calls[0].arguments.items()) == [("people", 4), ("day", "friday"), ("time", "19:00")]
+    # swapped values are fixed in one pass
+    swapped = _turn("state train: find; from=B; to=A", [ToolCall(id="s", name="find", arguments={"from": "B", "to": "A"})])
+    right = _turn("state train: find; from=A; to=B", [ToolCall(id="g", name="find", arguments={"from": "A", "to": "B"})])
+    fixed = minimal_edit(swapped, right)
+    assert fixed.reasoning == "state train: find; from=A; to=B" and fixed.tool_calls[0].arguments == {"from": "A", "to": "B"}
+
+
+@pytest.mark.parametrize("rejected", [
+    _turn("state restaurant: book_table; people=5", content="Booked!"),  # different text
+    _turn("state restaurant: book_table; people=5; day=friday"),  # a slot the chosen lacks
+    _turn("state restaurant: find; people=5"),  # another intent
+    _turn("state restaurant: book_table; people=4", [ToolCall(id="s", name="find", arguments={"people": 4})]),
+    _turn("state restaurant: book_table; people=4", [ToolCall(id="s", name="book_table", arguments={"n": 4})]),
+    _turn("state restaurant: book_table; people=4", [ToolCall(id="s", name="book_table", arguments={"people": 4})]),  # no error
+    _turn("I think 4 people", [ToolCall(id="s", name="book_table", arguments={"people": 5})]),  # not a state line
+])
+def test_minimal_edit_declines_turns_that_differ_in_more_than_values(rejected):
+    from dialogkit.mine.minimal_edit import minimal_edit
+
+    chosen = _turn("state restaurant: book_table; people=4", [ToolCall(id="g", name="book_table", arguments={"people": 4})])
+    if rejected.reasoning.startswith("I think"):
+        chosen = chosen.model_copy(update={"reasoning": "state restaurant: book_table; people=4"})
+    assert minimal_edit(rejected, chosen) is None
+
+
+def test_edit_chosen_pairs_the_sample_with_itself_corrected(tmp_path):
+    def table(last, request):
+        if request.messages[-1].role == "user" and "Paris" in last:
+            return [msg(calls=[WRONG_CALL]), msg("I think it is sunny.")]
+        return [msg("x")]
+
+    _, pairs, _ = run(tmp_path, FakeBackend(table), labels=["call_tool"], edit_chosen=True)
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["metadata"]["chosen_source"] == "edited"
+    chosen, rejected = p["chosen"][0]["tool_calls"][0], p["rejected"][0]["tool_calls"][0]
+    assert chosen["id"] == rejected["id"] == "x"  # the sample's call, not the gold turn's "c1"
+    assert chosen["arguments"]["date"] == "2025-05-12" and rejected["arguments"]["date"] == "2025-05-13"
+    assert {k: v for k, v in chosen["arguments"].items() if k != "date"} == {k: v for k, v in rejected["arguments"].items() if k != "date"}
+    assert "tools.tool_call_accuracy" in {v["metric"] for v in p["metadata"]["verified_by"]}
+    # without the option the gold turn is the chosen
+    _, pairs, _ = run(tmp_path, FakeBackend(table), labels=["call_tool"])
+    p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
+    assert p["metadata"]["chosen_source"] == "reference"

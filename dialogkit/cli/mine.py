@@ -124,6 +124,12 @@ def _print_stats(report: Any, out: Path, stats_path: Path | None) -> None:
     help="On-policy: the best-ranked clearly worse sample, or the worst one.",
 )
 @click.option("--no-gold-fallback", is_flag=True, help="On-policy: never use the gold turn as chosen.")
+@click.option(
+    "--edit-chosen",
+    is_flag=True,
+    help="On-policy: when the rejected sample differs from the chosen only in values (state line, "
+    "call arguments), choose that sample with its values corrected (a minimal-edit pair).",
+)
 @click.option("--judge", metavar="MODEL", help="On-policy: an LLM judge (OpenAI-compatible model name).")
 @click.option("--judge-base-url", metavar="URL", help="Endpoint of the judge.")
 @click.option(
@@ -152,6 +158,7 @@ def mine(
     labels: str | None,
     pick_rejected: str,
     no_gold_fallback: bool,
+    edit_chosen: bool,
     judge: str | None,
     judge_base_url: str | None,
     judge_cache: Path | None,
@@ -171,6 +178,7 @@ def mine(
       dialogkit mine dialogs.jsonl --out pairs.jsonl --strategies wrong_tool_args,skipped_clarification
       dialogkit mine dialogs.jsonl --out trl.jsonl --format trl --length-match 1.5
       dialogkit mine dialogs.jsonl --out op.jsonl --strategies none --policy runs/sft --k 4
+      dialogkit mine dialogs.jsonl --out op.jsonl --strategies none --policy runs/sft --edit-chosen
       dialogkit mine dialogs.jsonl --out op.jsonl --policy openai:qwen3 --policy-base-url http://127.0.0.1:8000/v1
       dialogkit mine --list-strategies
 
@@ -198,13 +206,14 @@ def mine(
             max_new_tokens=max_new_tokens,
             pick_rejected=pick_rejected,
             gold_fallback=not no_gold_fallback,
+            edit_chosen=edit_chosen,
             labels=_strategy_list(labels),
         )
         from dialogkit.generate import load_backend
 
         backend = load_backend(policy, base_url=policy_base_url)
-    elif judge or labels:
-        raise UsageError("--judge and --labels are on-policy options: give --policy MODEL too")
+    elif judge or labels or edit_chosen:
+        raise UsageError("--judge, --labels and --edit-chosen are on-policy options: give --policy MODEL too")
     if names == [] and not policy:
         raise UsageError("--strategies none leaves nothing to mine without --policy")
     if judge:

@@ -9,7 +9,9 @@ worse samples the rejected one is the *hardest* (best ranked) by default - argmi
 are too easy - and, with equal rank, the one closest in length to the chosen. Ties for the best go
 to the shorter sample, which works against length bias; ``length_match`` drops pairs whose
 lengths differ by more than the ratio. When even the best sample fails a check and
-``gold_fallback`` is on, the gold turn is chosen instead (it must pass every check).
+``gold_fallback`` is on, the gold turn is chosen instead (it must pass every check). With
+``edit_chosen``, a rejected sample that differs from the chosen only in values is paired with
+itself corrected (:mod:`dialogkit.mine.minimal_edit`), if the correction passes every check.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialogkit.generate.base import Backend, ChatRequest, GenerationConfig
 from dialogkit.io import dumps
+from dialogkit.mine.minimal_edit import minimal_edit
 from dialogkit.mine.pairs import make_pair
 from dialogkit.mine.stats import MineStats
 from dialogkit.mine.strategies.base import TurnContext
@@ -43,6 +46,8 @@ class OnPolicyConfig(BaseModel):
     pick_rejected: Literal["hardest", "worst"] = "hardest"
     gold_fallback: bool = True
     labels: list[str] | None = Field(None, description="only turns with these expected labels")
+    edit_chosen: bool = Field(False, description="chosen = the rejected sample with its wrong values fixed, when "
+                              "values are all that differ (see dialogkit.mine.minimal_edit)")
 
 
 @dataclass
@@ -189,6 +194,12 @@ class OnPolicyMiner:
                 return None
         sign = -1 if self.config.pick_rejected == "hardest" else 1
         rejected = min(worse, key=lambda c: (*(sign * x for x in c.rank), abs(c.length - best.length)))
+        if self.config.edit_chosen:
+            edited = minimal_edit(rejected.message, best.message)
+            if edited is not None:
+                fixed = self._candidate(ctx, edited, "edited")
+                if not fixed.failures and self._worse(fixed, rejected):
+                    best = fixed
         return self._make(ctx, where, best, rejected, len(cands))
 
     def _make(

@@ -282,6 +282,21 @@ def test_minimal_edit_fixes_only_the_wrong_values():
     assert fixed.reasoning == "state train: find; from=A; to=B" and fixed.tool_calls[0].arguments == {"from": "A", "to": "B"}
 
 
+def test_minimal_edit_corrects_a_wrong_value_the_text_repeats():
+    from dialogkit.mine.minimal_edit import minimal_edit
+
+    rejected = _turn("state restaurant: book_table; people=5; day=friday", content="Shall I book a table for 5 on friday?")
+    chosen = _turn("state restaurant: book_table; people=4; day=friday", content="Do you want a table for 4?")
+    edited = minimal_edit(rejected, chosen)
+    assert edited.content == "Shall I book a table for 4 on friday?"  # the sample's own words
+    assert edited.reasoning == "state restaurant: book_table; people=4; day=friday"
+    # the same belief and another text (answering instead of asking) is not a value mistake
+    assert minimal_edit(_turn(chosen.reasoning, content="Booked!"), chosen) is None
+    # a wrong value that occurs twice in the text cannot be fixed by one edit
+    twice = _turn(rejected.reasoning, content="For 5? Yes, 5.")
+    assert minimal_edit(twice, chosen) is None
+
+
 @pytest.mark.parametrize("rejected", [
     _turn("state restaurant: book_table; people=5", content="Booked!"),  # different text
     _turn("state restaurant: book_table; people=5; day=friday"),  # a slot the chosen lacks

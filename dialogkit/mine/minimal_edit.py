@@ -2,10 +2,11 @@
 
 An on-policy pair whose chosen is the gold turn (or another sample) differs from the rejected
 one in wording, slot order and ids as well as in the mistake, and DPO pushes on every token that
-differs. When the rejected sample has the chosen turn's shape - the same text, the same tool
-calls with the same argument names, a state line with the same frames, intents and slots - and
-differs only in values, the chosen can be that sample with the values corrected: the pair then
-differs exactly where the policy erred (the state line's ``slot=value`` and the call arguments).
+differs. When the rejected sample has the chosen turn's shape - the same tool calls with the same
+argument names, a state line with the same frames, intents and slots - and differs only in
+values, the chosen can be that sample with the values corrected: the pair then differs exactly
+where the policy erred (the state line's ``slot=value``, the call arguments, and the wrong value
+where the sample's text repeats it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from dialogkit.generate.state_text import parse_state
-from dialogkit.mine.strategies.base import retell
+from dialogkit.mine.strategies.base import retell, value_pattern
 from dialogkit.schema import AssistantMessage, DialogState
 
 
@@ -47,23 +48,38 @@ def _value_changes(wrong: str | None, right: str | None) -> dict[Any, Any] | Non
     return changes
 
 
+def _retell_present(text: str, changes: dict[Any, Any]) -> str | None:
+    """``text`` with those wrong values that occur in it replaced (each must occur once)."""
+    present = {old: new for old, new in changes.items() if value_pattern(old).search(text)}
+    if not present:
+        return text
+    return retell(text, present)
+
+
 def minimal_edit(rejected: AssistantMessage, chosen: AssistantMessage) -> AssistantMessage | None:
-    """``rejected`` with the chosen turn's values in its state line and call arguments, or None
-    when the two turns differ in more than values (or do not differ at all)."""
-    if rejected.content.strip() != chosen.content.strip() or len(rejected.tool_calls) != len(chosen.tool_calls):
+    """``rejected`` with the chosen turn's values in its state line, text and call arguments, or
+    None when the two turns differ in more than values (or do not differ at all).
+
+    The text stays the sample's own: a wrong value it repeats ("a table for 5?") is corrected,
+    so a question stays a question on both sides and only the value is preferred.
+    """
+    if len(rejected.tool_calls) != len(chosen.tool_calls):
         return None
     calls = []
     for r, c in zip(rejected.tool_calls, chosen.tool_calls, strict=True):
         if r.name != c.name or r.arguments.keys() != c.arguments.keys():
             return None
         calls.append(r.model_copy(update={"arguments": {k: c.arguments[k] for k in r.arguments}}))
-    reasoning = rejected.reasoning
     changes = _value_changes(rejected.reasoning, chosen.reasoning)
     if changes is None:
         return None
+    reasoning, content = rejected.reasoning, rejected.content
     if changes:
         reasoning = retell(rejected.reasoning, changes)
-        if reasoning is None:
-            return None  # a wrong value that occurs twice in the line: no single edit
-    edited = rejected.model_copy(update={"tool_calls": calls, "reasoning": reasoning})
+        content = _retell_present(content, changes) if content else content
+        if reasoning is None or content is None:
+            return None  # a wrong value that occurs twice: no single edit
+    elif content.strip() != chosen.content.strip():
+        return None  # the same belief, another text: not a value mistake
+    edited = rejected.model_copy(update={"tool_calls": calls, "reasoning": reasoning, "content": content})
     return None if edited == rejected else edited

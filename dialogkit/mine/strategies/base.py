@@ -110,7 +110,7 @@ def rejected_turn(
     )
 
 
-def _token(value: Any) -> re.Pattern[str]:
+def value_pattern(value: Any) -> re.Pattern[str]:
     # ASCII word boundaries only: "2" must not match inside "12:00", but a Chinese value may sit
     # between Chinese characters ("去北京的").
     return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(value))}(?![A-Za-z0-9_])")
@@ -123,7 +123,7 @@ def retell(text: str | None, changes: dict[Any, Any]) -> str | None:
         return None
     spans = []
     for old, new in changes.items():
-        hits = list(_token(old).finditer(text))
+        hits = list(value_pattern(old).finditer(text))
         if len(hits) != 1:
             return None
         spans.append((hits[0].start(), hits[0].end(), str(new)))

@@ -10,6 +10,7 @@ reads byte ranges in each worker) must agree with one process, byte for byte.
 from __future__ import annotations
 
 import copy
+import gzip
 import random
 from itertools import pairwise
 from pathlib import Path
@@ -123,6 +124,17 @@ def test_workers_reading_byte_ranges_match_one_process(tmp_path, monkeypatch):
     lines_seen = {i["line"] for i in one_issues}
     assert max(lines_seen) == len(lines) * 12 + 2  # the last line, after the blank one
     assert any(i["code"] == "JSON_TRUNCATED" and i["line"] > len(lines) for i in two_issues)
+    # every issue's line holds the record it names
+    file_lines = big.read_bytes().split(b"\n")
+    for i in one_issues:
+        if i.get("id") is not None and i["code"] != "ID_DUPLICATE":
+            assert f'"{i["id"]}"'.encode() in file_lines[i["line"] - 1], i
+    # gzip input is read in byte chunks whose lines are counted by whoever checks them
+    gz = tmp_path / "big.jsonl.gz"
+    gz.write_bytes(gzip.compress(big.read_bytes()))
+    for workers in (1, 2):
+        gz_issues, _ = _run(gz, tmp_path, workers, f"gz{workers}")
+        assert [{**i, "file": None} for i in gz_issues] == [{**i, "file": None} for i in one_issues]
 
 
 def test_span_chunks_cover_the_file_at_line_ends(tmp_path, monkeypatch):

@@ -44,10 +44,15 @@ def check_copy_loops(view: View, emit: Emit, prefilter: bool = True) -> None:
     if i < 0:
         return
     replies = list(compress(view.texts, map(eq, roles, repeat("a"))))
-    # The common case in C: no reply equals another, and none ends in a unit it repeats three
-    # times (a necessary condition of every report below); else walk them in order.
-    if prefilter and len(set(replies)) == len(replies) and max(map(str.count, replies, map(getitem, replies, repeat(_TAIL)))) < 3:
-        return
+    # Two tests in C: does any reply equal another, does any end in a unit it repeats three
+    # times (necessary conditions of the two kinds of report below)? The walk in Python then
+    # looks only for the kind that can be there.
+    repeats_possible = tails_possible = True
+    if prefilter:
+        repeats_possible = len(set(replies)) != len(replies)
+        tails_possible = max(map(str.count, replies, map(getitem, replies, repeat(_TAIL)))) >= 3
+        if not (repeats_possible or tails_possible):
+            return
     first: dict[str, int] = {}
     repeats: dict[str, int] = {}
     texts = view.texts
@@ -58,15 +63,16 @@ def check_copy_loops(view: View, emit: Emit, prefilter: bool = True) -> None:
             last = text
             i = roles.find("a", i + 1)
             continue
-        j = first.setdefault(text, i)
-        if j != i:
-            n = repeats[text] = repeats.get(text, 1) + 1
-            if text == last:
-                emit(("COPY_LOOP", f"messages[{i}].content", "repeats the previous reply verbatim"))
-            elif n >= 3:
-                emit(("COPY_LOOP", f"messages[{i}].content", f"repeats messages[{j}] verbatim for the {n - 1}th time"))
+        if repeats_possible:
+            j = first.setdefault(text, i)
+            if j != i:
+                n = repeats[text] = repeats.get(text, 1) + 1
+                if text == last:
+                    emit(("COPY_LOOP", f"messages[{i}].content", "repeats the previous reply verbatim"))
+                elif n >= 3:
+                    emit(("COPY_LOOP", f"messages[{i}].content", f"repeats messages[{j}] verbatim for the {n - 1}th time"))
         last = text
-        if len(text) >= 3 * TAIL:
+        if tails_possible and len(text) >= 3 * TAIL:
             tail = text[-TAIL:]
             # A looping generation ends in the unit it repeats; a few distinct characters
             # rule out separators and rules ("-----", "====").

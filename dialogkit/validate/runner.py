@@ -95,18 +95,16 @@ def _init_worker(config: dict[str, Any]) -> None:
     _CHECKER = RecordChecker(ValidateConfig(**config))
 
 
-def _work(payload: tuple[str, int, bytes | None, list[Raw] | None, tuple[int, int] | None]) -> tuple[int, list[Packed]]:
-    """A chunk's packed verdicts, and its number of newlines when the worker read it itself
-    (its lines are then numbered from 1: the parent shifts them, knowing the lines before)."""
+def _work(payload: tuple[str, int | None, bytes | None, list[Raw] | None, tuple[int, int] | None]) -> tuple[int, list[Packed]]:
+    """A chunk's packed verdicts and its number of newlines (a chunk whose first line is not
+    known yet has its lines numbered from 1: the parent shifts them, knowing the lines before)."""
     assert _CHECKER is not None
     file, first_line, data, raws, span = payload
-    newlines = 0
     if span is not None:
         with open(file, "rb") as fh:
             fh.seek(span[0])
             data = fh.read(span[1] - span[0])
-        newlines = data.count(b"\n")
-    out = check_chunk(_CHECKER, file, first_line, data, raws)
+    out, newlines = check_chunk(_CHECKER, file, first_line or 1, data, raws)
     # Plain tuples pickle several times faster than named ones: the parent's time is what
     # limits --workers.
     return newlines, [p if p[3] is None else (*p[:3], tuple(p[3]), *p[4:]) for p in out]  # type: ignore[misc]
@@ -128,8 +126,13 @@ def _shift(out: list[Packed], by: int) -> list[Packed]:
 def _results(chunks: Iterator[Chunk], config: ValidateConfig, workers: int) -> Iterator[tuple[Chunk, list[Packed]]]:
     if workers <= 1:
         checker = RecordChecker(config)
+        line = 1
         for ch in chunks:
-            yield ch, check_chunk(checker, ch.file, ch.first_line, ch.data, ch.raws)
+            if ch.first_line is None:
+                ch.first_line = line
+            out, newlines = check_chunk(checker, ch.file, ch.first_line, ch.data, ch.raws)
+            line = ch.first_line + newlines
+            yield ch, out
         return
     RecordChecker(config)  # fail fast (bad schema file, tokenizer) before starting processes
     # Signatures use hash(); forked workers share the parent's hash seed, others get a fixed one.
@@ -142,7 +145,7 @@ def _results(chunks: Iterator[Chunk], config: ValidateConfig, workers: int) -> I
     def done(ch: Chunk, r: Any) -> tuple[Chunk, list[Packed]]:
         nonlocal next_line
         newlines, out = r.get()
-        if ch.span is not None:
+        if ch.first_line is None:
             ch.first_line = next_line
             next_line += newlines
             out = _shift(out, ch.first_line - 1)

@@ -13,7 +13,8 @@ runs real ``dialogkit`` commands:
    and behaviour metrics with a paired bootstrap 95% interval of the difference (held-out
    dialogs resampled; both models answer the same gold histories).
 
-``--reuse`` keeps the files a previous run left in ``--work`` (data, pairs) and redoes the rest.
+``--reuse`` keeps the files a previous run left in ``--work`` (data, pairs, the SFT model's
+predictions) and redoes the rest.
 
 Preference dialogs are fresh because the SFT model has memorised its 400 training dialogs
 (chosen turns there have log-probability about -3.6 per turn): its real mistakes, and so useful
@@ -108,7 +109,7 @@ def main() -> None:
     ap.add_argument("--edit-chosen", action="store_true", help="mine minimal-edit pairs (mine --edit-chosen)")
     ap.add_argument("--labels", default="call_tool,clarify,confirm", help="turns sampled on-policy")
     ap.add_argument("--rules", default="", help="rule-based strategies added to the on-policy pairs")
-    ap.add_argument("--reuse", action="store_true", help="keep data and pairs already in --work")
+    ap.add_argument("--reuse", action="store_true", help="keep data, pairs and SFT predictions already in --work")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -151,6 +152,9 @@ def main() -> None:
     per = {}
     for name, model in (("sft", sft), ("dpo", dpo)):
         pred = work / f"{name}.pred.jsonl"
+        if name == "sft" and args.reuse and pred.is_file():
+            per[name] = per_dialog(pred, held)  # greedy and the same model: the same predictions
+            continue
         sh("score", "dialogs", "--model", model, "--ref", held, "--suite", suite, "--out", work / f"{name}.json",
            "--save-pred", pred, "--max-new-tokens", 160, "--batch-size", 32, "--state-from-reasoning",
            "--scenario", scenario)

@@ -289,6 +289,11 @@ def test_minimal_edit_corrects_a_wrong_value_the_text_repeats():
     chosen = _turn("state restaurant: book_table; people=4; day=friday", content="Do you want a table for 4?")
     edited = minimal_edit(rejected, chosen)
     assert edited.content == "Shall I book a table for 4 on friday?"  # the sample's own words
+    # a sample that carries its parsed belief gets the corrected one
+    from dialogkit.generate.state_text import parse_state
+
+    with_state = rejected.model_copy(update={"state": parse_state(rejected.reasoning)})
+    assert minimal_edit(with_state, chosen).state.slots == {"people": 4, "day": "friday"}
     assert edited.reasoning == "state restaurant: book_table; people=4; day=friday"
     # the same belief and another text (answering instead of asking) is not a value mistake
     assert minimal_edit(_turn(chosen.reasoning, content="Booked!"), chosen) is None

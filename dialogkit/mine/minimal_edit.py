@@ -81,5 +81,8 @@ def minimal_edit(rejected: AssistantMessage, chosen: AssistantMessage) -> Assist
             return None  # a wrong value that occurs twice: no single edit
     elif content.strip() != chosen.content.strip():
         return None  # the same belief, another text: not a value mistake
-    edited = rejected.model_copy(update={"tool_calls": calls, "reasoning": reasoning, "content": content})
+    update: dict[str, Any] = {"tool_calls": calls, "reasoning": reasoning, "content": content}
+    if rejected.state is not None and changes:
+        update["state"] = parse_state(reasoning)  # a parsed belief must say what the line now says
+    edited = rejected.model_copy(update=update)
     return None if edited == rejected else edited

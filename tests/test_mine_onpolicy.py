@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -111,7 +109,7 @@ def test_gold_fallback_when_every_sample_fails(tmp_path):
     p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
     assert p["metadata"]["chosen_source"] == "reference"
     assert p["chosen"][0]["tool_calls"][0]["id"] == "c1"  # the gold turn
-    _, pairs, stats = run(tmp_path, FakeBackend(table), labels=["call_tool"], gold_fallback=False)
+    _, pairs, _ = run(tmp_path, FakeBackend(table), labels=["call_tool"], gold_fallback=False)
     p = next(p for p in pairs if p["id"] == "en-weather-1:2:on_policy")
     assert p["metadata"]["chosen_source"] == "policy"  # less bad beats worse, still a preference
 
@@ -179,59 +177,42 @@ def test_a_failing_policy_is_counted_not_fatal(tmp_path):
 
 
 # ------------------------------------------------------------------ OpenAI backend, local server
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)
-        last = body["messages"][-1]
-        if last["role"] == "user" and "Paris" in last["content"]:
-            choices = [
-                {
-                    "type": "function",
-                    "id": "a",
-                    "function": {
-                        "name": "get_weather",
-                        "arguments": json.dumps({"city": "Paris", "date": d, "unit": "celsius"}),
-                    },
-                }
-                for d in ("2025-05-12", "2025-05-14")
-            ]
-            msgs = [{"role": "assistant", "content": None, "tool_calls": [c]} for c in choices]
-        else:
-            msgs = [{"role": "assistant", "content": "OK."}] * body.get("n", 1)
-        payload = {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [{"index": i, "message": m, "finish_reason": "stop"} for i, m in enumerate(msgs)],
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _weather_reply(body):
+    """Two calls that differ in the date for the Paris question, "OK." otherwise."""
+    last = body["messages"][-1]
+    if last["role"] == "user" and "Paris" in last["content"]:
+        return [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "type": "function",
+                        "id": "a",
+                        "function": {
+                            "name": "get_weather",
+                            "arguments": json.dumps({"city": "Paris", "date": d, "unit": "celsius"}),
+                        },
+                    }
+                ],
+            }
+            for d in ("2025-05-12", "2025-05-14")
+        ]
+    return [{"role": "assistant", "content": "OK."}] * body.get("n", 1)
 
 
 @pytest.fixture()
 def fake_openai():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    from fakes import CannedOpenAI
+
+    with CannedOpenAI(_weather_reply) as srv:
+        yield srv
 
 
 def test_cli_on_policy_with_the_openai_backend(tmp_path, run_cli, fake_openai, monkeypatch):
     pytest.importorskip("openai")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    url = f"http://127.0.0.1:{fake_openai.server_address[1]}/v1"
+    url = fake_openai.url
     out = tmp_path / "op.jsonl"
     res = run_cli(
         "mine",

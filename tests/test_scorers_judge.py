@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,47 +12,26 @@ from dialogkit.score.judge import JudgeScorer, parse_score
 pytest.importorskip("openai")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    replies: list[str] = []
-    requests: list[dict] = []
+class _Judge:
+    """Canned judge replies, in order ("HTTP500" fails the request), then "Score: 3"."""
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
-        content = type(self).replies.pop(0) if type(self).replies else "Score: 3"
-        if content == "HTTP500":
-            self.send_response(500)
-            self.end_headers()
-            return
-        payload = {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-            ],
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def __init__(self):
+        self.replies: list[str] = []
+        self.requests: list[dict] = []
 
-    def log_message(self, *args):
-        pass
+    def __call__(self, body):
+        content = self.replies.pop(0) if self.replies else "Score: 3"
+        return 500 if content == "HTTP500" else [{"role": "assistant", "content": content}]
 
 
 @pytest.fixture()
 def server():
-    _Handler.replies, _Handler.requests = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", _Handler
-    httpd.shutdown()
-    httpd.server_close()
+    from fakes import CannedOpenAI
+
+    judge = _Judge()
+    with CannedOpenAI(judge) as srv:
+        judge.requests = srv.requests
+        yield srv.url, judge
 
 
 def _pair(text="Your table is booked."):

@@ -252,25 +252,22 @@ def scan(data: Any) -> View | None:
     extras: list[tuple[str, str]] = []
     add_role, add_text = roles.append, texts.append
     plain = _PLAIN.get
-    try:
-        for i, m in enumerate(msgs):
-            if type(m) is not dict:
-                return None
-            # Two keys (role, content) is the common case: a type check and a lookup are then
-            # the whole schema.
-            if len(m) == 2 and type(content := m.get("content")) is str and (code := plain(m.get("role"))):
-                if code == "a" and (not content or content.isspace()):
-                    code = "e"
-                add_role(code)
-                add_text(content)
-                continue
-            found = _message(m, i, extras)
-            if found is None:
-                return None
-            add_role(found[0])
-            add_text(found[1])
-    except TypeError:  # an unhashable role (a list): not canonical
-        return None
+    for i, m in enumerate(msgs):
+        if type(m) is not dict:
+            return None
+        # Two keys (role, content) is the common case: two type checks are then the whole schema.
+        if len(m) == 2 and type(content := m.get("content")) is str and type(role := m.get("role")) is str \
+                and (code := plain(role)):
+            if code == "a" and (not content or content.isspace()):
+                code = "e"
+            add_role(code)
+            add_text(content)
+            continue
+        found = _message(m, i, extras)
+        if found is None:
+            return None
+        add_role(found[0])
+        add_text(found[1])
     return _new(View, ("".join(roles), texts, extras, tools_key))
 
 

@@ -22,8 +22,8 @@ WRONG_CALL = ToolCall(
 )
 
 
-def msg(content: str = "", calls: list[ToolCall] | None = None) -> AssistantMessage:
-    return AssistantMessage(role="assistant", content=content, tool_calls=calls or [])
+def msg(content: str = "", calls: list[ToolCall] | None = None, reasoning: str | None = None) -> AssistantMessage:
+    return AssistantMessage(role="assistant", content=content, tool_calls=calls or [], reasoning=reasoning)
 
 
 class FakeBackend:
@@ -241,7 +241,7 @@ def test_cli_on_policy_with_the_openai_backend(tmp_path, run_cli, fake_openai, m
 
 # ----------------------------------------------------------------------- minimal-edit chosen
 def _turn(reasoning, calls=(), content=""):
-    return AssistantMessage(role="assistant", content=content, reasoning=reasoning, tool_calls=list(calls))
+    return msg(content, list(calls), reasoning)
 
 
 def test_minimal_edit_fixes_only_the_wrong_values():
